@@ -1,0 +1,58 @@
+"""Command line: `backoffice run | db upgrade | demo | ...` (also `flask --app wsgi ...`).
+
+Commands are thin: they call services and commit once at the end.
+"""
+
+from __future__ import annotations
+
+import time
+
+import click
+from flask import Flask, current_app
+from flask.cli import with_appcontext
+from sqlalchemy import func, select
+
+from backoffice.extensions import db
+from backoffice.models import Member, Unit
+from backoffice.services import demo as demo_service
+
+
+def init_app(app: Flask) -> None:
+    app.cli.add_command(demo)
+
+
+@click.command()
+@click.option("--members", type=click.IntRange(min=0), default=None,
+              help="How many synthetic members to add (default: DEMO_MEMBERS, 3000).")
+@click.option("--seed", type=int, default=2026, help="Random seed, for repeatable data.")
+@with_appcontext
+def demo(members: int | None, seed: int) -> None:
+    """Load the hierarchy, demo logins for every role and synthetic members.
+
+    Run it after `backoffice db upgrade`. Units and logins are created once;
+    members are added only while the database has none, unless --members is given.
+    """
+    if current_app.config["ENV"] != "development":
+        raise click.ClickException(
+            "The demo data is for development only: set BACKOFFICE_ENV=development."
+        )
+    started = time.perf_counter()
+    by_code = demo_service.load_hierarchy()
+    logins = demo_service.create_demo_staff(by_code, current_app.config["DEMO_PASSWORD"])
+    existing = db.session.scalar(select(func.count()).select_from(Member)) or 0
+    count = members if members is not None else (
+        0 if existing else current_app.config["DEMO_MEMBERS"])
+    added = demo_service.seed_members(count, seed=seed + existing) if count else 0
+    db.session.commit()
+    elapsed = time.perf_counter() - started
+    units = db.session.scalar(select(func.count()).select_from(Unit))
+    click.echo(f"Units: {units}. Members added: {added} in {elapsed:.1f} s "
+               f"(total {existing + added}).")
+    _print_logins(logins, current_app.config["DEMO_PASSWORD"])
+
+
+def _print_logins(logins, password: str) -> None:
+    click.echo("\nDemo logins (password for all: " + password + "):")
+    width = max(len(login.login) for login in logins)
+    for login in logins:
+        click.echo(f"  {login.login:<{width}}  {login.role:<18} {login.unit}")

@@ -1,0 +1,37 @@
+"""Error pages in the user's language; never a stack trace, never a blank page."""
+
+from __future__ import annotations
+
+from flask import Flask, render_template
+from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+MESSAGES = {
+    400: _l("The request could not be understood. Go back and try again."),
+    403: _l("You do not have permission to see this page."),
+    404: _l("This page or record was not found."),
+    405: _l("This action is not allowed here."),
+    429: _l("Too many attempts. Please wait a little and try again."),
+    500: _l("Something went wrong on our side. Nothing was saved; please try again."),
+}
+
+
+def _render(code: int, message=None):
+    text = message or MESSAGES.get(code, MESSAGES[500])
+    return render_template("error.html", code=code, message=text), code
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def csrf_error(_error):
+        return _render(400, _l("The form had expired. Reload the page and submit it again."))
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        return _render(error.code or 500)
+
+    @app.errorhandler(Exception)
+    def unexpected(error: Exception):
+        app.logger.exception("unhandled error")
+        return _render(500)

@@ -1,0 +1,76 @@
+"""Hindi and English: the locale choice, the language switch, number and date formats.
+
+Hindi comes first. "en" is served as en_IN so that numbers group the Indian
+way (10,00,000) in English too; Babel's "hi" locale already does.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from flask import Blueprint, Flask, current_app, has_request_context, redirect, request, session
+from flask_babel import format_date, format_datetime, format_decimal, get_locale
+from flask_login import current_user
+
+from backoffice.extensions import babel, db
+from backoffice.urls import safe_next
+
+bp = Blueprint("i18n", __name__)
+
+_BABEL_LOCALE = {"hi": "hi", "en": "en_IN"}
+COOKIE = "lang"
+COOKIE_MAX_AGE = 365 * 24 * 3600
+
+
+def select_locale() -> str:
+    """The user's choice (session, account, cookie), then the browser, then Hindi."""
+    if not has_request_context():  # CLI commands and background work
+        return _BABEL_LOCALE[current_app.config["BABEL_DEFAULT_LOCALE"]]
+    choices = [session.get("lang"), request.cookies.get(COOKIE)]
+    if current_user and getattr(current_user, "is_authenticated", False):
+        choices.insert(1, current_user.preferred_locale)
+    for choice in choices:
+        if choice in _BABEL_LOCALE:
+            return _BABEL_LOCALE[choice]
+    best = request.accept_languages.best_match(current_app.config["LANGUAGES"])
+    return _BABEL_LOCALE[best or current_app.config["BABEL_DEFAULT_LOCALE"]]
+
+
+def current_language() -> str:
+    locale = get_locale()
+    return locale.language if locale else "hi"
+
+
+@bp.post("/language")
+def switch_language():
+    """Remember the chosen language in the session, a cookie and the account."""
+    lang = request.form.get("lang", "")
+    response = redirect(safe_next(request.form.get("next")))
+    if lang not in _BABEL_LOCALE:
+        return response
+    session["lang"] = lang
+    response.set_cookie(COOKIE, lang, max_age=COOKIE_MAX_AGE, samesite="Lax", httponly=True)
+    if getattr(current_user, "is_authenticated", False):
+        current_user.preferred_locale = lang
+        db.session.commit()
+    return response
+
+
+def indian_number(value: int | float | None) -> str:
+    return "" if value is None else format_decimal(value)
+
+
+def short_date(value: date | datetime | None) -> str:
+    """dd/mm/yyyy, as on Indian forms; datetimes are shown in IST."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return format_datetime(value, "dd/MM/yyyy HH:mm")
+    return format_date(value, "dd/MM/yyyy")
+
+
+def init_app(app: Flask) -> None:
+    babel.init_app(app, locale_selector=select_locale)
+    app.register_blueprint(bp)
+    app.jinja_env.globals.update(current_language=current_language)
+    app.jinja_env.filters.update(indian_number=indian_number, short_date=short_date)

@@ -1,0 +1,22 @@
+"""The domain model. Importing this package registers every table."""
+
+from backoffice.models.base import Base, utcnow
+from backoffice.models.members import CHANNELS, GENDERS, RELATIONS, STATUSES, Member
+from backoffice.models.staff import ROLES, RoleAssignment, StaffUser
+from backoffice.models.units import LEVELS, Unit, level_depth
+
+__all__ = [
+    "CHANNELS",
+    "GENDERS",
+    "LEVELS",
+    "RELATIONS",
+    "ROLES",
+    "STATUSES",
+    "Base",
+    "Member",
+    "RoleAssignment",
+    "StaffUser",
+    "Unit",
+    "level_depth",
+    "utcnow",
+]

@@ -1,0 +1,93 @@
+"""Members: the people the drive enrols."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Enum, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from backoffice.models.base import Base, utcnow
+from backoffice.models.staff import StaffUser
+from backoffice.models.units import Unit
+
+STATUSES = ("recorded", "phone_verified", "approved", "rejected", "revoked")
+CHANNELS = ("enroller", "self", "paper")
+GENDERS = ("female", "male", "other")
+RELATIONS = ("father", "husband")
+
+
+def _enum(values: tuple[str, ...], name: str, length: int) -> Enum:
+    return Enum(*values, name=name, native_enum=False, create_constraint=True, length=length)
+
+
+class Member(Base):
+    """A primary member of the party.
+
+    The member's block and its ancestors (district, division) are stored on the
+    row, so every scoped list is one indexed equality at a million rows. They
+    are kept right by services.units.move_unit when a block changes district.
+    """
+
+    __tablename__ = "member"
+    __table_args__ = (
+        Index("ix_member_block_list", "block_id", "id"),
+        Index("ix_member_block_status", "block_id", "status", "id"),
+        Index("ix_member_district_list", "district_id", "id"),
+        Index("ix_member_district_status", "district_id", "status", "id"),
+        Index("ix_member_division_list", "division_id", "id"),
+        Index("ix_member_zone_list", "zone_id", "id"),
+        Index("ix_member_status_list", "status", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    full_name: Mapped[str] = mapped_column(String(150))
+    relative_name: Mapped[str] = mapped_column(String(150))
+    relation: Mapped[str] = mapped_column(_enum(RELATIONS, "member_relation", 10))
+    gender: Mapped[str] = mapped_column(_enum(GENDERS, "member_gender", 10))
+    date_of_birth: Mapped[date]
+    mobile: Mapped[str] = mapped_column(String(16), index=True)
+    epic: Mapped[str | None] = mapped_column(String(10), unique=True)
+    address: Mapped[str] = mapped_column(Text, default="")
+    booth_no: Mapped[str | None] = mapped_column(String(12))
+
+    division_id: Mapped[int] = mapped_column(ForeignKey("unit.id"))
+    district_id: Mapped[int] = mapped_column(ForeignKey("unit.id"))
+    block_id: Mapped[int] = mapped_column(ForeignKey("unit.id"))
+    zone_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"))
+
+    photo_path: Mapped[str | None] = mapped_column(String(255))
+    photo_sha256: Mapped[str | None] = mapped_column(String(64), index=True)
+    fee_receipt_no: Mapped[str | None] = mapped_column(String(40))
+    consent_notice_version: Mapped[str | None] = mapped_column(String(20))
+    consent_at: Mapped[datetime | None]
+
+    channel: Mapped[str] = mapped_column(_enum(CHANNELS, "member_channel", 10))
+    status: Mapped[str] = mapped_column(_enum(STATUSES, "member_status", 16), default="recorded")
+    status_reason: Mapped[str | None] = mapped_column(Text)
+
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"), index=True)
+    verified_at: Mapped[datetime | None]
+    verified_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
+    approved_at: Mapped[datetime | None]
+    approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
+    rejected_at: Mapped[datetime | None]
+    rejected_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
+    revoked_at: Mapped[datetime | None]
+    revoked_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
+
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    division: Mapped[Unit] = relationship(foreign_keys=[division_id])
+    district: Mapped[Unit] = relationship(foreign_keys=[district_id])
+    block: Mapped[Unit] = relationship(foreign_keys=[block_id])
+    zone: Mapped[Unit | None] = relationship(foreign_keys=[zone_id])
+    recorded_by: Mapped[StaffUser | None] = relationship(foreign_keys=[recorded_by_id])
+    verified_by: Mapped[StaffUser | None] = relationship(foreign_keys=[verified_by_id])
+    approved_by: Mapped[StaffUser | None] = relationship(foreign_keys=[approved_by_id])
+    rejected_by: Mapped[StaffUser | None] = relationship(foreign_keys=[rejected_by_id])
+    revoked_by: Mapped[StaffUser | None] = relationship(foreign_keys=[revoked_by_id])
+
+    def __str__(self) -> str:
+        return self.full_name

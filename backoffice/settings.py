@@ -1,0 +1,55 @@
+"""Configuration loading: defaults -> instance/config.py -> BACKOFFICE_* -> tests."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from flask import Flask
+
+DEFAULTS_FILE = Path(__file__).resolve().parent.parent / "config" / "defaults.py"
+DEFAULT_SECRET = "change-me"  # noqa: S105 - the sentinel that production refuses
+
+
+class ConfigError(RuntimeError):
+    """The configuration cannot run; the message says why, in one line."""
+
+
+def load_config(app: Flask, test_config: dict | None = None) -> None:
+    app.config.from_pyfile(str(DEFAULTS_FILE))
+    app.config.from_pyfile("config.py", silent=True)
+    app.config.from_prefixed_env("BACKOFFICE")
+    if test_config:
+        app.config.from_mapping(test_config)
+    _derive(app)
+    _check(app)
+
+
+def _derive(app: Flask) -> None:
+    """Settings computed from others (the short public names map to the extensions')."""
+    config = app.config
+    url = config.get("DATABASE_URL") or config.get("SQLALCHEMY_DATABASE_URI")
+    if not url:
+        url = "sqlite:///" + os.path.join(app.instance_path, "backoffice.sqlite3")
+    config["SQLALCHEMY_DATABASE_URI"] = url
+    if config.get("RATELIMIT_STORAGE_URL"):
+        config["RATELIMIT_STORAGE_URI"] = config["RATELIMIT_STORAGE_URL"]
+    if config.get("SESSION_COOKIE_SECURE") is None:
+        config["SESSION_COOKIE_SECURE"] = config["ENV"] == "production"
+    config["REMEMBER_COOKIE_SECURE"] = config["SESSION_COOKIE_SECURE"]
+    config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(Path(app.root_path) / "translations"))
+    config["BABEL_DOMAIN"] = "messages;wtforms"
+
+
+def _check(app: Flask) -> None:
+    config = app.config
+    if config["ENV"] not in ("production", "development"):
+        raise ConfigError(
+            f"BACKOFFICE_ENV must be production or development, not {config['ENV']!r}."
+        )
+    if config["ENV"] == "production" and config.get("SECRET_KEY") in (None, "", DEFAULT_SECRET):
+        raise ConfigError(
+            "Refusing to start in production without a secret key: set BACKOFFICE_SECRET_KEY "
+            "or SECRET_KEY in instance/config.py (python -c 'import secrets; "
+            "print(secrets.token_hex(32))')."
+        )

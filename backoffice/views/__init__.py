@@ -1,0 +1,32 @@
+"""Flask-Admin wiring. Admin is built per app, so every test app gets fresh views."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+from flask_admin import Admin
+from flask_admin.theme import Bootstrap4Theme
+from flask_babel import lazy_gettext as _l
+
+from backoffice.models import Member, StaffUser, Unit
+from backoffice.views.dashboard import DashboardView
+from backoffice.views.members import MemberView
+from backoffice.views.staff import StaffView
+from backoffice.views.units import UnitView
+
+TRANSLATIONS = Path(__file__).resolve().parent.parent / "translations"
+
+
+def init_admin(app: Flask) -> Admin:
+    admin = Admin(
+        app,
+        name=_l("Sadasya"),
+        theme=Bootstrap4Theme(swatch="default", fluid=True),
+        index_view=DashboardView(name=_l("Dashboard"), url="/admin"),
+        translations_path=str(TRANSLATIONS),
+    )
+    admin.add_view(MemberView(Member, name=_l("Members"), endpoint="members"))
+    admin.add_view(StaffView(StaffUser, name=_l("Staff"), endpoint="staff"))
+    admin.add_view(UnitView(Unit, name=_l("Units"), endpoint="units"))
+    return admin

@@ -1,0 +1,64 @@
+"""Column formatters shared by the admin lists."""
+
+from __future__ import annotations
+
+from flask import g
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from backoffice.extensions import db
+from backoffice.i18n import current_language, short_date
+from backoffice.models import Unit
+
+
+def unit_name(unit_id: int | None) -> str:
+    """A unit's name in the current language, from one query per request.
+
+    Lists show a block and district per row; a join or a lazy load per row
+    would cost more than reading the (small) unit table once.
+    """
+    if unit_id is None:
+        return ""
+    names = g.get("_unit_names")
+    if names is None:
+        rows = db.session.execute(select(Unit.id, Unit.name_en, Unit.name_hi)).all()
+        names = g._unit_names = {row.id: (row.name_en, row.name_hi) for row in rows}
+    name_en, name_hi = names.get(unit_id, ("", ""))
+    return name_hi if current_language() == "hi" and name_hi else name_en
+
+
+def unit_column(attribute: str):
+    def format_unit(view, context, model, name):
+        return unit_name(getattr(model, attribute))
+
+    return format_unit
+
+
+def date_column(view, context, model, name):
+    return short_date(getattr(model, name))
+
+
+def status_label(status: str) -> str:
+    labels = {
+        "recorded": _("Recorded"),
+        "phone_verified": _("Phone verified"),
+        "approved": _("Approved"),
+        "rejected": _("Rejected"),
+        "revoked": _("Revoked"),
+    }
+    return labels.get(status, status)
+
+
+def status_column(view, context, model, name):
+    return status_label(getattr(model, name))
+
+
+def level_label(level: str) -> str:
+    labels = {
+        "state": _("State"),
+        "division": _("Division"),
+        "district": _("District"),
+        "block": _("Block"),
+        "zone": _("Zone"),
+    }
+    return labels.get(level, level)

@@ -1,0 +1,71 @@
+"""factory_boy factories for the domain, flushing into the test's session."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import date
+
+import factory
+from factory.alchemy import SQLAlchemyModelFactory
+
+from backoffice.auth.passwords import hash_password
+from backoffice.extensions import db
+from backoffice.models import Member, RoleAssignment, StaffUser, Unit
+from backoffice.services.units import ancestors
+
+PASSWORD = "correct horse battery"
+_mobiles = itertools.count(9_812_000_000)
+_epics = itertools.count(1_000_000)
+
+
+class _Base(SQLAlchemyModelFactory):
+    class Meta:
+        abstract = True
+        sqlalchemy_session_factory = lambda: db.session  # noqa: E731
+        sqlalchemy_session_persistence = "flush"
+
+
+class StaffFactory(_Base):
+    class Meta:
+        model = StaffUser
+
+    full_name = factory.Sequence(lambda n: f"Staff {n}")
+    email = factory.Sequence(lambda n: f"staff{n}@example.test")
+    password_hash = factory.LazyFunction(lambda: hash_password(PASSWORD))
+    active = True
+    session_version = 1
+    failed_logins = 0
+    totp_enabled = False
+
+
+def staff_with_role(role: str, unit: Unit, **kwargs) -> StaffUser:
+    user = StaffFactory(**kwargs)
+    db.session.add(RoleAssignment(user_id=user.id, role=role, unit_id=unit.id))
+    db.session.flush()
+    return user
+
+
+def member(block: Unit, *, zone: Unit | None = None, **kwargs) -> Member:
+    """A valid member in ``block``, its ancestors filled in as the services do."""
+    up = ancestors(block)
+    values = {
+        "full_name": "सुनीता साहू",
+        "relative_name": "रामलाल साहू",
+        "relation": "father",
+        "gender": "female",
+        "date_of_birth": date(1990, 5, 17),
+        "mobile": f"+91{next(_mobiles)}",
+        "epic": f"CGA{next(_epics):07d}",
+        "address": "ग्राम बिल्हा",
+        "booth_no": "12",
+        "division_id": up["division"],
+        "district_id": up["district"],
+        "block_id": block.id,
+        "zone_id": zone.id if zone else None,
+        "channel": "enroller",
+        "status": "recorded",
+    } | kwargs
+    row = Member(**values)
+    db.session.add(row)
+    db.session.flush()
+    return row
