@@ -11,7 +11,7 @@ from flask_babel import lazy_gettext as _l
 
 from backoffice.models import Member, StaffUser, Unit
 from backoffice.views.dashboard import DashboardView
-from backoffice.views.members import MemberView
+from backoffice.views.members import ApprovalQueueView, MemberView
 from backoffice.views.staff import StaffView
 from backoffice.views.units import UnitView
 
@@ -27,6 +27,7 @@ def init_admin(app: Flask) -> Admin:
         translations_path=str(TRANSLATIONS),
     )
     admin.add_view(MemberView(Member, name=_l("Members"), endpoint="members"))
+    admin.add_view(ApprovalQueueView(Member, name=_l("Awaiting approval"), endpoint="queue"))
     admin.add_view(StaffView(StaffUser, name=_l("Staff"), endpoint="staff"))
     admin.add_view(UnitView(Unit, name=_l("Units"), endpoint="units"))
     return admin

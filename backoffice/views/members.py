@@ -5,9 +5,9 @@ from __future__ import annotations
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import or_
+from sqlalchemy import and_, or_
 
-from backoffice.auth.roles import MEMBER_VIEW, MEMBER_VIEW_PII
+from backoffice.auth.roles import MEMBER_APPROVE, MEMBER_VIEW, MEMBER_VIEW_PII
 from backoffice.auth.scoping import has_permission, member_filter
 from backoffice.models import Member
 from backoffice.services.errors import ValidationError
@@ -15,6 +15,7 @@ from backoffice.services.membership_numbers import format_membership_no, parse_m
 from backoffice.services.privacy import mask_epic, mask_phone
 from backoffice.services.validation import normalise_epic, normalise_mobile
 from backoffice.views.base import ScopedModelView
+from backoffice.views.decisions import DecisionsMixin
 from backoffice.views.formatting import date_column, status_column, unit_column
 
 
@@ -30,7 +31,7 @@ def _pii(masker):
     return format_pii
 
 
-class MemberView(ScopedModelView):
+class MemberView(DecisionsMixin, ScopedModelView):
     permission = MEMBER_VIEW
     can_view_details = True
     column_list = (
@@ -111,6 +112,17 @@ class MemberView(ScopedModelView):
             count_query = count_query.filter(clause)
         return query, count_query, joins, count_joins
 
+
+
+class ApprovalQueueView(MemberView):
+    """Members whose phone is verified and who wait for the block president, oldest first."""
+
+    permission = MEMBER_APPROVE
+    column_default_sort = ("id", False)
+
+    def scope_filter(self):
+        return and_(member_filter(current_user, MEMBER_APPROVE),
+                    Member.status == "phone_verified")
 
 def _search_clause(search: str):
     term = " ".join(search.split())[:150]

@@ -1,0 +1,120 @@
+"""A member's life as an explicit state machine.
+
+recorded -> phone_verified -> approved | rejected -> (approved) revoked.
+Each transition is one conditional UPDATE that names the states it may start
+from and the actor's scope, so two people deciding the same member at once
+get exactly one result: the second UPDATE finds the row already moved.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select, update
+
+from backoffice.auth.roles import MEMBER_APPROVE, MEMBER_REVOKE, MEMBER_VERIFY
+from backoffice.auth.scoping import member_filter, member_in_scope
+from backoffice.extensions import db
+from backoffice.models import Member, utcnow
+from backoffice.services.errors import ServiceError, ValidationError
+
+MAX_REASON = 500
+MAX_BATCH = 500
+
+
+@dataclass(frozen=True)
+class Transition:
+    sources: frozenset[str]
+    target: str
+    permission: str
+    reason_required: bool
+    stamp: str  # the <stamp>_at / <stamp>_by_id columns it fills
+
+
+TRANSITIONS = {
+    "verify_phone": Transition(frozenset({"recorded"}), "phone_verified", MEMBER_VERIFY, False,
+                               "verified"),
+    "approve": Transition(frozenset({"phone_verified"}), "approved", MEMBER_APPROVE, False,
+                          "approved"),
+    "reject": Transition(frozenset({"recorded", "phone_verified"}), "rejected", MEMBER_APPROVE,
+                         True, "rejected"),
+    "revoke": Transition(frozenset({"approved"}), "revoked", MEMBER_REVOKE, True, "revoked"),
+}
+
+# Why a member could not take a step, by the state it is in.
+_REFUSALS = {
+    "recorded": _l("The member's phone is not verified yet."),
+    "phone_verified": _l("The member is still waiting for approval."),
+    "approved": _l("The member is already approved."),
+    "rejected": _l("The member was rejected."),
+    "revoked": _l("The membership was revoked."),
+}
+
+
+@dataclass
+class Outcome:
+    done: list[int] = field(default_factory=list)
+    refused: dict[int, object] = field(default_factory=dict)  # id -> message
+
+
+def clean_reason(reason: str | None, required: bool) -> str | None:
+    text = " ".join((reason or "").split())
+    if required and not text:
+        raise ValidationError(_l("Give a reason: it is shown to the member and audited."),
+                              field="reason")
+    if len(text) > MAX_REASON:
+        raise ValidationError(_l("At most %(n)s characters are allowed.", n=MAX_REASON),
+                              field="reason")
+    return text or None
+
+
+def apply(actor, action: str, member_ids: Iterable[int], reason: str | None = None) -> Outcome:
+    """Move the members to the action's state where allowed; say why not for the rest.
+
+    Ids outside the actor's scope are reported as not found, exactly like ids
+    that do not exist.
+    """
+    transition = TRANSITIONS.get(action)
+    if transition is None:
+        raise ServiceError(_l("Unknown action."))
+    ids = sorted({int(i) for i in member_ids})
+    if not ids:
+        raise ServiceError(_l("Select at least one member."))
+    if len(ids) > MAX_BATCH:
+        raise ServiceError(_l("Select at most %(n)s members at a time.", n=MAX_BATCH))
+    reason = clean_reason(reason, transition.reason_required)
+    scope = member_filter(actor, transition.permission)
+    now = utcnow()
+    values = {"status": transition.target, f"{transition.stamp}_at": now,
+              f"{transition.stamp}_by_id": actor.id, "updated_at": now}
+    if reason is not None:
+        values["status_reason"] = reason
+    moved = db.session.execute(
+        update(Member)
+        .where(Member.id.in_(ids), Member.status.in_(transition.sources), scope)
+        .values(**values)
+        .returning(Member.id),
+        execution_options={"synchronize_session": False},
+    ).scalars().all()
+    outcome = Outcome(done=sorted(moved))
+    left = [i for i in ids if i not in set(moved)]
+    if left:
+        states = dict(db.session.execute(
+            select(Member.id, Member.status).where(Member.id.in_(left), scope)).all())
+        for member_id in left:
+            status = states.get(member_id)
+            outcome.refused[member_id] = (
+                _REFUSALS[status] if status else _l("No such member in your units."))
+    db.session.expire_all()
+    return outcome
+
+
+def allowed_actions(actor, member: Member) -> list[str]:
+    """The actions the actor could take on this member now (for buttons)."""
+    return [
+        name for name, transition in TRANSITIONS.items()
+        if member.status in transition.sources
+        and member_in_scope(actor, transition.permission, member)
+    ]
