@@ -9,9 +9,10 @@ from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
 from flask_babel import lazy_gettext as _l
 
-from backoffice.models import Member, StaffUser, Unit
+from backoffice.models import Member, RoleAssignment, StaffUser, Unit
 from backoffice.views.dashboard import DashboardView
 from backoffice.views.members import ApprovalQueueView, MemberView
+from backoffice.views.roles import RoleAssignmentView
 from backoffice.views.staff import StaffView
 from backoffice.views.units import UnitView
 
@@ -29,5 +30,6 @@ def init_admin(app: Flask) -> Admin:
     admin.add_view(MemberView(Member, name=_l("Members"), endpoint="members"))
     admin.add_view(ApprovalQueueView(Member, name=_l("Awaiting approval"), endpoint="queue"))
     admin.add_view(StaffView(StaffUser, name=_l("Staff"), endpoint="staff"))
+    admin.add_view(RoleAssignmentView(RoleAssignment, name=_l("Roles"), endpoint="roles"))
     admin.add_view(UnitView(Unit, name=_l("Units"), endpoint="units"))
     return admin

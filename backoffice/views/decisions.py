@@ -17,7 +17,7 @@ from flask_login import current_user
 from wtforms import HiddenField, TextAreaField
 from wtforms.validators import Length
 
-from backoffice.auth.roles import MEMBER_APPROVE, MEMBER_VIEW
+from backoffice.auth.roles import MEMBER_VIEW
 from backoffice.auth.scoping import has_permission, member_filter
 from backoffice.extensions import db
 from backoffice.models import Member

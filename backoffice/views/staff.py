@@ -12,6 +12,7 @@ from backoffice.auth.scoping import staff_filter
 from backoffice.models import StaffUser
 from backoffice.views.base import ScopedModelView
 from backoffice.views.formatting import date_column, unit_name
+from backoffice.views.roles import StaffCreateMixin
 
 
 def _roles(view, context, model, name):
@@ -22,7 +23,7 @@ def _roles(view, context, model, name):
     )
 
 
-class StaffView(ScopedModelView):
+class StaffView(StaffCreateMixin, ScopedModelView):
     permission = STAFF_VIEW
     column_list = ("full_name", "email", "mobile", "roles", "active", "last_login_at")
     column_labels = {

@@ -93,3 +93,24 @@ def test_division_incharge_and_ro_see_masked_phones_block_president_sees_them(
         details = browser(staff[who]).get(
             f"/admin/members/details/?id={people['bilha'].id}").get_data(as_text=True)
         assert full not in details and "BLH0000001" not in details
+
+
+def test_list_counts_and_pages_stop_at_the_bound(browser, staff, units, app):
+    """Counting stops past the bound, and a page past the cap shows the last one."""
+    from backoffice.models import Member
+    from backoffice.views.base import BoundedCountQuery, ScopedModelView
+
+    with app.test_request_context():
+        for _ in range(7):
+            factories.member(units["BLK-BILHA"], full_name="Bound Test")
+        query = BoundedCountQuery([Member.id], session=db.session())
+        original = (BoundedCountQuery.bound, ScopedModelView.count_bound)
+        BoundedCountQuery.bound, ScopedModelView.count_bound = 4, 100
+        try:
+            assert query.scalar() == 5
+            assert query.filter(Member.block_id == -1).scalar() == 0
+            page = browser(staff["bilha"]).get("/admin/members/?page=99999")
+            assert page.status_code == 200
+            assert "Bound Test" in page.get_data(as_text=True)
+        finally:
+            BoundedCountQuery.bound, ScopedModelView.count_bound = original

@@ -1,0 +1,94 @@
+"""Delegated administration: who may create staff and grant which role where.
+
+Nobody grants a role at or above their own, outside their unit, or to
+themselves; the permission table's APPOINTS says who appoints whom.
+"""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, or_, select
+
+from backoffice.auth.passwords import hash_password
+from backoffice.auth.roles import APPOINTS, ROLE_LEVELS
+from backoffice.auth.scoping import forget_grants, grants
+from backoffice.extensions import db
+from backoffice.models import RoleAssignment, StaffUser, Unit
+from backoffice.services.errors import ServiceError, ValidationError
+from backoffice.services.validation import clean_name, normalise_mobile
+
+MIN_PASSWORD = 10
+
+
+def can_assign(actor, role: str, unit: Unit | None) -> bool:
+    """True if one of the actor's roles appoints ``role`` and covers ``unit``."""
+    if unit is None or unit.level not in ROLE_LEVELS.get(role, ()):
+        return False
+    return any(role in APPOINTS.get(grant.role, ()) and grant.covers_path(unit.path)
+               for grant in grants(actor))
+
+
+def assignable_roles(actor) -> list[str]:
+    return sorted({role for grant in grants(actor) for role in APPOINTS.get(grant.role, ())})
+
+
+def assign_role(actor, user: StaffUser, role: str, unit: Unit) -> RoleAssignment:
+    if user.id == actor.id:
+        raise ServiceError(_l("You cannot change your own roles."))
+    if not can_assign(actor, role, unit):
+        raise ServiceError(_l("You may not give this role at this unit."))
+    exists = db.session.scalar(select(func.count()).select_from(RoleAssignment).where(
+        RoleAssignment.user_id == user.id, RoleAssignment.role == role,
+        RoleAssignment.unit_id == unit.id))
+    if exists:
+        raise ServiceError(_l("This person already has this role here."))
+    assignment = RoleAssignment(user_id=user.id, role=role, unit_id=unit.id,
+                                created_by_id=actor.id)
+    db.session.add(assignment)
+    db.session.flush()
+    forget_grants()
+    return assignment
+
+
+def remove_role(actor, assignment: RoleAssignment) -> None:
+    if assignment.user_id == actor.id:
+        raise ServiceError(_l("You cannot change your own roles."))
+    unit = db.session.get(Unit, assignment.unit_id)
+    if not can_assign(actor, assignment.role, unit):
+        raise ServiceError(_l("You may not remove this role."))
+    db.session.delete(assignment)
+    db.session.flush()
+    forget_grants()
+
+
+def create_staff(actor, *, full_name: str, email: str | None, mobile: str | None,
+                 password: str, role: str, unit: Unit) -> StaffUser:
+    """A new staff user with a first role, checked before anything is written."""
+    if not can_assign(actor, role, unit):
+        raise ServiceError(_l("You may not give this role at this unit."))
+    email = (email or "").strip().lower() or None
+    mobile = normalise_mobile(mobile) if (mobile or "").strip() else None
+    if not email and not mobile:
+        raise ValidationError(_l("Give an email or a mobile number to log in with."),
+                              field="email")
+    if len(password or "") < MIN_PASSWORD:
+        raise ValidationError(_l("The password must have at least %(n)s characters.",
+                                 n=MIN_PASSWORD), field="password")
+    same_login = []
+    if email:
+        same_login.append(func.lower(StaffUser.email) == email)
+    if mobile:
+        same_login.append(StaffUser.mobile == mobile)
+    taken = db.session.scalar(
+        select(func.count()).select_from(StaffUser).where(or_(*same_login)))
+    if taken:
+        raise ValidationError(_l("This email or mobile number is already used to log in."),
+                              field="email")
+    user = StaffUser(full_name=clean_name(full_name), email=email, mobile=mobile,
+                     password_hash=hash_password(password))
+    db.session.add(user)
+    db.session.flush()
+    db.session.add(RoleAssignment(user_id=user.id, role=role, unit_id=unit.id,
+                                  created_by_id=actor.id))
+    db.session.flush()
+    return user

@@ -1,0 +1,135 @@
+"""Role assignments and new staff: delegated administration inside one's units.
+
+Choices are built per request from the actor's scope, and every write goes
+through services.staff, which checks the same rules server-side: a crafted
+POST with another unit or a higher role is refused there.
+"""
+
+from __future__ import annotations
+
+from flask import flash
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from wtforms import EmailField, PasswordField, SelectField, StringField
+from wtforms.validators import DataRequired, Length, Optional
+
+from backoffice.auth.roles import ROLE_LABELS, STAFF_MANAGE, STAFF_VIEW
+from backoffice.auth.scoping import has_permission, scoped_units, staff_filter, unit_filter
+from backoffice.extensions import db
+from backoffice.models import RoleAssignment, StaffUser, Unit
+from backoffice.services import staff as staff_service
+from backoffice.services.errors import ServiceError
+from backoffice.views.base import AdminForm, ScopedModelView
+from backoffice.views.formatting import unit_column
+
+
+def _scoped_staff():
+    return db.session.query(StaffUser).filter(
+        staff_filter(current_user, STAFF_MANAGE), StaffUser.id != current_user.id
+    ).order_by(StaffUser.full_name)
+
+
+def _appointable_units():
+    return db.session.scalars(scoped_units(current_user, STAFF_MANAGE)).all()
+
+
+def _scoped_unit(unit_id: int) -> Unit:
+    unit = db.session.scalar(
+        scoped_units(current_user, STAFF_MANAGE).where(Unit.id == unit_id))
+    return _found(unit)
+
+
+def _found(row):
+    if row is None:
+        raise ServiceError(_l("Not found in your units."))
+    return row
+
+
+def _role_choices():
+    return [(role, str(ROLE_LABELS[role])) for role in staff_service.assignable_roles(current_user)]
+
+
+class RoleForm(AdminForm):
+    user = SelectField(_l("Person"), coerce=int, validators=[DataRequired()])
+    role = SelectField(_l("Role"), validators=[DataRequired()])
+    unit = SelectField(_l("Unit"), coerce=int, validators=[DataRequired()])
+
+
+class StaffForm(AdminForm):
+    full_name = StringField(_l("Name"), validators=[DataRequired(), Length(max=150)])
+    email = EmailField(_l("Email"), validators=[Optional(), Length(max=254)])
+    mobile = StringField(_l("Mobile"), validators=[Optional(), Length(max=24)])
+    password = PasswordField(_l("First password"), validators=[DataRequired(), Length(max=256)])
+    role = SelectField(_l("Role"), validators=[DataRequired()])
+    unit = SelectField(_l("Unit"), coerce=int, validators=[DataRequired()])
+
+
+class _WritesThroughService:
+    """Shared create/delete plumbing: service errors become flashed messages."""
+
+    @property
+    def can_create(self):
+        return has_permission(current_user, STAFF_MANAGE) and bool(_role_choices())
+
+    @property
+    def can_delete(self):
+        return has_permission(current_user, STAFF_MANAGE)
+
+    def create_form(self, obj=None):
+        """Choices come from the actor's scope, per request; posted ids are
+        resolved again through the same scoped queries in create_model."""
+        form = super().create_form(obj)
+        form.role.choices = _role_choices()
+        form.unit.choices = [(unit.id, str(unit)) for unit in _appointable_units()]
+        if "user" in form:
+            form.user.choices = [(user.id, user.full_name) for user in _scoped_staff()]
+        return form
+
+    def _attempt(self, write):
+        try:
+            result = write()
+        except ServiceError as error:
+            db.session.rollback()
+            flash(str(error.message), "error")
+            return False
+        db.session.commit()
+        return result
+
+
+class RoleAssignmentView(_WritesThroughService, ScopedModelView):
+    permission = STAFF_VIEW
+    column_list = ("user", "role", "unit_id", "created_at")
+    column_labels = {"user": _l("Person"), "role": _l("Role"), "unit_id": _l("Unit"),
+                     "created_at": _l("Since")}
+    column_formatters = {"unit_id": unit_column("unit_id"),
+                         "role": lambda v, c, m, n: ROLE_LABELS.get(m.role, m.role)}
+    column_default_sort = ("id", True)
+    column_sortable_list = ("created_at",)
+
+    def scaffold_form(self):
+        return RoleForm
+
+    def scope_filter(self):
+        in_scope = db.session.query(Unit.id).filter(unit_filter(current_user, STAFF_VIEW))
+        return RoleAssignment.unit_id.in_(in_scope)
+
+    def create_model(self, form):
+        user = _scoped_staff().filter(StaffUser.id == form.user.data).one_or_none()
+        return self._attempt(lambda: staff_service.assign_role(
+            current_user, _found(user), form.role.data, _scoped_unit(form.unit.data)))
+
+    def delete_model(self, model):
+        return self._attempt(lambda: staff_service.remove_role(current_user, model) or True)
+
+
+class StaffCreateMixin(_WritesThroughService):
+    can_delete = False  # staff are deactivated, never deleted (the audit log names them)
+
+    def scaffold_form(self):
+        return StaffForm
+
+    def create_model(self, form):
+        return self._attempt(lambda: staff_service.create_staff(
+            current_user, full_name=form.full_name.data, email=form.email.data,
+            mobile=form.mobile.data, password=form.password.data, role=form.role.data,
+            unit=_scoped_unit(form.unit.data)))

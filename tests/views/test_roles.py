@@ -1,0 +1,66 @@
+"""Staff and role screens: scoped choices, crafted posts refused."""
+
+from sqlalchemy import select
+
+from backoffice.extensions import db
+from backoffice.models import RoleAssignment, StaffUser
+
+
+def test_role_form_offers_only_units_roles_and_people_in_scope(browser, staff, units):
+    page = browser(staff["bilha"]).get("/admin/roles/new/").get_data(as_text=True)
+    assert "Bilha" in page and "Masturi" not in page
+    assert "Enroller" in page and "Block president" not in page
+    assert f'>{staff["enroller"].full_name}</option>' in page
+    assert f'>{staff["masturi"].full_name}</option>' not in page
+    assert f'>{staff["bilha"].full_name}</option>' not in page  # not oneself
+
+
+def test_crafted_post_with_a_foreign_unit_or_higher_role_is_refused(browser, staff, units):
+    b = browser(staff["bilha"])
+    target = staff["enroller"]
+    for role, unit in [("enroller", units["BLK-MASTURI"]), ("block_president", units["BLK-BILHA"]),
+                       ("state_admin", units["CG"])]:
+        b.post("/admin/roles/new/", {"user": target.id, "role": role, "unit": unit.id},
+               token_from="/admin/roles/new/")
+    roles = db.session.scalars(select(RoleAssignment).where(
+        RoleAssignment.user_id == target.id)).all()
+    assert [(r.role, r.unit_id) for r in roles] == [("enroller", units["BLK-BILHA"].id)]
+
+
+def test_block_president_appoints_a_zone_enroller(browser, staff, units):
+    b = browser(staff["bilha"])
+    response = b.post("/admin/roles/new/", {"user": staff["enroller"].id, "role": "enroller",
+                                            "unit": units["ZONE-BILHA-1"].id},
+                      token_from="/admin/roles/new/")
+    assert response.status_code == 302
+    assert db.session.scalar(select(RoleAssignment).where(
+        RoleAssignment.user_id == staff["enroller"].id,
+        RoleAssignment.unit_id == units["ZONE-BILHA-1"].id)) is not None
+
+
+def test_district_head_creates_a_block_president(browser, staff, units):
+    b = browser(staff["district"])
+    b.post("/admin/staff/new/", {"full_name": "नया अध्यक्ष", "email": "naya@example.test",
+                                 "mobile": "", "password": "a long password",
+                                 "role": "block_president", "unit": units["BLK-KOTA"].id},
+           token_from="/admin/staff/new/")
+    user = db.session.scalar(select(StaffUser).where(StaffUser.email == "naya@example.test"))
+    assert user is not None and user.roles[0].role == "block_president"
+
+
+def test_viewers_without_staff_manage_cannot_create(browser, staff, units):
+    b = browser(staff["division"])
+    assert b.get("/admin/staff/").status_code == 200
+    assert b.get("/admin/staff/new/").status_code == 302  # Flask-Admin: create not allowed
+    b.post("/admin/staff/new/", {"full_name": "X", "email": "x@example.test",
+                                 "password": "a long password", "role": "enroller",
+                                 "unit": units["BLK-BILHA"].id}, token_from="/admin/staff/")
+    assert db.session.scalar(select(StaffUser).where(
+        StaffUser.email == "x@example.test")) is None
+
+
+def test_staff_list_shows_only_staff_of_ones_units(browser, staff):
+    page = browser(staff["bilha"]).get("/admin/staff/").get_data(as_text=True)
+    assert staff["enroller"].full_name in page
+    assert staff["masturi"].full_name not in page
+    assert staff["other_district"].full_name not in page
