@@ -5,7 +5,7 @@ from backoffice.services.membership_numbers import format_membership_no, parse_m
 
 @pytest.fixture
 def ctx(app):
-    with app.test_request_context():
+    with app.test_request_context(headers={"Accept-Language": "en"}):  # messages in English
         yield
 
 

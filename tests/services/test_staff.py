@@ -11,7 +11,7 @@ from tests import factories
 
 @pytest.fixture
 def ctx(app):
-    with app.test_request_context():
+    with app.test_request_context(headers={"Accept-Language": "en"}):  # messages in English
         yield
 
 

@@ -17,7 +17,7 @@ from tests.conftest import POSTGRES_URL, base_config
 
 @pytest.fixture
 def ctx(app):
-    with app.test_request_context():
+    with app.test_request_context(headers={"Accept-Language": "en"}):  # messages in English
         yield
 
 
@@ -110,7 +110,7 @@ def test_two_people_approving_at_once_give_one_result(tmp_path):
     first_updated = threading.Event()
 
     def decide(name, user_id):
-        with app.app_context(), app.test_request_context():
+        with app.app_context(), app.test_request_context(headers={"Accept-Language": "en"}):
             if name == "second":
                 first_updated.wait(10)
             actor = db.session.get(StaffUser, user_id)

@@ -1,0 +1,158 @@
+"""Every registered model view x every role x every operation x in/out-of-scope rows.
+
+Each role's expected view of four probe rows per view is written out below;
+every read path must show exactly that, and no write path may touch a row
+the role cannot see. The probe count is printed (pytest -s).
+"""
+
+import re
+
+import pytest
+from sqlalchemy import select
+
+from backoffice.extensions import db
+from backoffice.models import Member, RoleAssignment, StaffUser, Unit
+from backoffice.services.units import create_unit
+from backoffice.views.base import ScopedModelView
+from tests import factories
+
+M_IN, M_OUT = "ProbeMemberIn", "ProbeMemberOut"
+U_IN, U_OUT = "ProbeUnitIn", "ProbeUnitOut"
+S_IN, S_OUT = "ProbeStaffIn", "ProbeStaffOut"
+FORBIDDEN = None  # the role may not open the view at all: 403
+
+EXPECT = {
+    "members": {
+        "state": {M_IN, M_OUT}, "division": {M_IN}, "district": {M_IN},
+        "other_district": {M_OUT}, "bilha": {M_IN}, "masturi": set(), "enroller": {M_IN},
+        "zone_enroller": set(), "ro": {M_IN}, "nobody": FORBIDDEN,
+    },
+    "queue": {
+        "state": {M_IN, M_OUT}, "bilha": {M_IN}, "masturi": set(), "division": FORBIDDEN,
+        "district": FORBIDDEN, "other_district": FORBIDDEN, "enroller": FORBIDDEN,
+        "zone_enroller": FORBIDDEN, "ro": FORBIDDEN, "nobody": FORBIDDEN,
+    },
+    "units": {
+        "state": {U_IN, U_OUT}, "division": {U_IN}, "district": {U_IN},
+        "other_district": {U_OUT}, "bilha": {U_IN}, "masturi": set(), "enroller": {U_IN},
+        "zone_enroller": set(), "ro": {U_IN}, "nobody": FORBIDDEN,
+    },
+    "staff": {
+        "state": {S_IN, S_OUT}, "division": {S_IN}, "district": {S_IN},
+        "other_district": {S_OUT}, "bilha": {S_IN}, "masturi": set(), "enroller": FORBIDDEN,
+        "zone_enroller": FORBIDDEN, "ro": FORBIDDEN, "nobody": FORBIDDEN,
+    },
+}
+MARKERS = {"members": (M_IN, M_OUT), "queue": (M_IN, M_OUT), "units": (U_IN, U_OUT),
+           "staff": (S_IN, S_OUT)}
+
+
+def secret(marker: str) -> str:
+    """A second value of the row that no probe request ever sends, so finding it in a
+    response means the row leaked (the marker itself is echoed back in search URLs)."""
+    return f"{marker.lower()}-kin"
+
+
+@pytest.fixture
+def probes(app, units):
+    with app.test_request_context():
+        raipur_block = create_unit(level="block", code="BLK-PROBE-RAIPUR", name_en=U_OUT,
+                                   name_hi=secret(U_OUT), parent=units["DIST-RAIPUR"])
+        zone = create_unit(level="zone", code="ZONE-PROBE-BILHA", name_en=U_IN,
+                           name_hi=secret(U_IN), parent=units["BLK-BILHA"])
+        rows = {
+            M_IN: factories.member(units["BLK-BILHA"], full_name=M_IN, status="phone_verified",
+                                   relative_name=secret(M_IN)),
+            M_OUT: factories.member(raipur_block, full_name=M_OUT, status="phone_verified",
+                                    relative_name=secret(M_OUT)),
+            U_IN: zone, U_OUT: raipur_block,
+            S_IN: factories.staff_with_role("enroller", units["BLK-BILHA"], full_name=S_IN,
+                                            email=secret(S_IN)),
+            S_OUT: factories.staff_with_role("enroller", raipur_block, full_name=S_OUT,
+                                             email=secret(S_OUT)),
+        }
+        db.session.flush()
+        return {marker: row.id for marker, row in rows.items()}
+
+
+def _snapshot(view: str, row_id: int):
+    """What a write would change, read fresh from the database."""
+    db.session.expire_all()
+    if view in ("members", "queue"):
+        member = db.session.get(Member, row_id)
+        return member and (member.status, member.full_name, member.block_id)
+    if view == "units":
+        unit = db.session.get(Unit, row_id)
+        return unit and (unit.name_en, unit.parent_id, unit.path)
+    user = db.session.get(StaffUser, row_id)
+    roles = db.session.scalars(select(RoleAssignment.role).where(
+        RoleAssignment.user_id == row_id)).all()
+    return user and (user.full_name, user.active, tuple(roles))
+
+
+def test_registered_views_are_all_in_the_matrix(app):
+    admin = app.extensions["admin"][0]
+    scoped = {view.endpoint for view in admin._views if isinstance(view, ScopedModelView)}
+    assert scoped == set(EXPECT) | {"roles"}  # roles: tests/views/test_roles.py
+
+
+def test_no_view_leaks_a_row_by_any_path(app, browser, staff, probes, capsys):
+    count = 0
+    for view, expectations in EXPECT.items():
+        for role, visible in expectations.items():
+            b = browser(staff[role])
+            base = f"/admin/{view}"
+            if visible is FORBIDDEN:
+                for url in (f"{base}/", f"{base}/details/?id=1", f"{base}/export/csv/"):
+                    assert b.get(url).status_code == 403, (view, role, url)
+                    count += 1
+                continue
+            token = b.csrf_token(f"{base}/")
+            for marker in MARKERS[view]:
+                count += _probe_row(b, view, base, role, marker, probes[marker],
+                                    marker in visible, token)
+    with capsys.disabled():
+        print(f"\nscope matrix: {count} probes, 0 leaks")
+    assert count > 300
+
+
+def _probe_row(b, view, base, role, marker, row_id, visible, token) -> int:
+    where = (view, role, marker)
+    listing = b.get(f"{base}/", query_string={"search": marker}).get_data(as_text=True)
+    assert bool(re.search(rf"<td[^>]*>\s*{marker}\s*</td>", listing)) == visible, where
+    details = b.get(f"{base}/details/?id={row_id}")
+    has_details = view in ("members", "queue")  # the other views have no details page
+    assert (details.status_code == 200) == (visible and has_details), where
+    reads = [b.get(f"{base}/edit/?id={row_id}"), b.get(f"{base}/export/csv/"),
+             b.get(f"{base}/ajax/lookup/?name=block&query={marker}&limit=1000")]
+    if not visible:
+        for response in [details, *reads]:
+            assert secret(marker) not in response.get_data(as_text=True), where
+    before = _snapshot(view, row_id)
+    writes = [
+        ("delete/", {"id": row_id}),
+        ("ajax/update/", {"list_form_pk": row_id, "full_name": "Changed", "name_en": "Changed"}),
+        ("edit/?id=" + str(row_id), {"full_name": "Changed", "name_en": "Changed"}),
+        ("action/", {"action": "approve", "rowid": row_id}),
+        ("action/", {"action": "reject", "rowid": row_id}),
+        ("action/", {"action": "delete", "rowid": row_id}),
+        ("decide/", {"action": "reject", "ids": str(row_id), "reason": "probe"}),
+    ]
+    for path, data in writes:
+        b.client.post(f"{base}/{path}", data={**data, "csrf_token": token})
+        after = _snapshot(view, row_id)
+        if not visible:
+            assert after == before, (*where, path)
+        elif path in ("delete/", "ajax/update/", "edit/?id=" + str(row_id)):
+            assert after == before, (*where, path, "read-only view changed")
+        before = after
+    _restore(view, row_id)
+    return 3 + len(reads) + len(writes)
+
+
+def _restore(view, row_id):
+    """Undo the legitimate in-scope decisions so later roles probe the same row."""
+    if view in ("members", "queue"):
+        member = db.session.get(Member, row_id)
+        member.status = "phone_verified"
+        db.session.commit()
