@@ -8,10 +8,12 @@ from __future__ import annotations
 import time
 
 import click
+import pyotp
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 from sqlalchemy import func, select
 
+from backoffice.auth.login import find_staff
 from backoffice.extensions import db
 from backoffice.models import Member, Unit
 from backoffice.services import demo as demo_service
@@ -19,6 +21,14 @@ from backoffice.services import demo as demo_service
 
 def init_app(app: Flask) -> None:
     app.cli.add_command(demo)
+    app.cli.add_command(totp_code)
+
+
+def _development_only() -> None:
+    if current_app.config["ENV"] != "development":
+        raise click.ClickException(
+            "The demo data is for development only: set BACKOFFICE_ENV=development."
+        )
 
 
 @click.command()
@@ -32,10 +42,7 @@ def demo(members: int | None, seed: int) -> None:
     Run it after `backoffice db upgrade`. Units and logins are created once;
     members are added only while the database has none, unless --members is given.
     """
-    if current_app.config["ENV"] != "development":
-        raise click.ClickException(
-            "The demo data is for development only: set BACKOFFICE_ENV=development."
-        )
+    _development_only()
     started = time.perf_counter()
     by_code = demo_service.load_hierarchy()
     logins = demo_service.create_demo_staff(by_code, current_app.config["DEMO_PASSWORD"])
@@ -55,4 +62,18 @@ def _print_logins(logins, password: str) -> None:
     click.echo("\nDemo logins (password for all: " + password + "):")
     width = max(len(login.login) for login in logins)
     for login in logins:
-        click.echo(f"  {login.login:<{width}}  {login.role:<18} {login.unit}")
+        click.echo(f"  {login.login:<{width}}  {login.role:<18} {login.unit_en} / {login.unit}")
+    click.echo("\nState admin and returning officer use two-step login; in development "
+               "`backoffice totp-code EMAIL` prints the current code.")
+
+
+@click.command("totp-code")
+@click.argument("login")
+@with_appcontext
+def totp_code(login: str) -> None:
+    """Print the current two-step login code of a demo account (development only)."""
+    _development_only()
+    user = find_staff(login)
+    if user is None or not user.totp_secret:
+        raise click.ClickException("No such account with two-step login.")
+    click.echo(pyotp.TOTP(user.totp_secret).now())

@@ -7,6 +7,8 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from backoffice.extensions import db
+
 MESSAGES = {
     400: _l("The request could not be understood. Go back and try again."),
     403: _l("You do not have permission to see this page."),
@@ -34,4 +36,5 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(Exception)
     def unexpected(error: Exception):
         app.logger.exception("unhandled error")
+        db.session.rollback()  # the page below must not reuse a failed transaction
         return _render(500)

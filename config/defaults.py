@@ -48,3 +48,7 @@ LIST_PAGE_SIZE = 50
 # Staff login: lock an account for a while after this many wrong passwords.
 LOGIN_MAX_FAILURES = 5
 LOGIN_LOCKOUT_MINUTES = 15
+# Login attempts per client address (Flask-Limiter syntax), before the lockout.
+LOGIN_RATE_LIMIT = "20/minute;200/hour"
+# TOTP codes accepted one 30-second step either side (clock drift on phones).
+TOTP_VALID_WINDOW = 1

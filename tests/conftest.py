@@ -18,6 +18,7 @@ from flask_migrate import upgrade
 from sqlalchemy import create_engine, text
 
 from backoffice import create_app
+from backoffice.auth import second_factor
 from backoffice.extensions import db
 from backoffice.services import units as unit_service
 from tests import factories
@@ -35,6 +36,7 @@ def base_config(database_url: str, tmp: Path) -> dict:
         "SQLALCHEMY_DATABASE_URI": database_url,
         "PASSWORD_HASH": {"time_cost": 1, "memory_cost": 8, "parallelism": 1},
         "RATELIMIT_STORAGE_URI": "memory://",
+        "RATELIMIT_ENABLED": False,  # tests of the limits switch them on
     }
 
 
@@ -142,6 +144,7 @@ class Browser:
             session["_user_id"] = user.get_id()
             session["_fresh"] = True
             session["_id"] = identifier
+            session[second_factor.SESSION_OK] = user.id  # as if past two-step login
 
     def get(self, url, **kwargs):
         return self.client.get(url, **kwargs)

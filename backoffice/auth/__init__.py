@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask
 from flask_babel import lazy_gettext as _l
 
-from backoffice.auth import login
+from backoffice.auth import account, login
 from backoffice.auth.scoping import load_user
 from backoffice.extensions import login_manager
 
@@ -18,6 +18,7 @@ def init_app(app: Flask) -> None:
     login_manager.session_protection = "strong"
     login_manager.user_loader(_load_session_user)
     app.register_blueprint(login.bp)
+    app.register_blueprint(account.bp)
 
 
 def _load_session_user(session_id: str):

@@ -2,22 +2,35 @@
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import func, select
 
-from backoffice.auth.forms import LoginForm
+from backoffice.auth import second_factor
+from backoffice.auth.forms import CodeForm, LoginForm
 from backoffice.auth.passwords import hash_password, needs_rehash, verify_password
-from backoffice.extensions import db
+from backoffice.extensions import db, limiter
 from backoffice.models import StaffUser, utcnow
 from backoffice.services.errors import ValidationError
 from backoffice.services.validation import normalise_mobile
 from backoffice.urls import safe_next
 
 bp = Blueprint("auth", __name__)
+PENDING = "login_pending_second_factor"
+PENDING_SECONDS = 300
 
 
 def find_staff(login: str) -> StaffUser | None:
@@ -34,6 +47,7 @@ def find_staff(login: str) -> StaffUser | None:
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])
 def login():
     if current_user.is_authenticated:
         return redirect(safe_next(request.args.get("next")))
@@ -43,10 +57,51 @@ def login():
         error = _check_credentials(user, form.password.data)
         db.session.commit()
         if error is None:
+            if user.totp_enabled:
+                session[PENDING] = {"id": user.id, "version": user.session_version,
+                                    "next": form.next.data, "at": time.time()}
+                return redirect(url_for("auth.login_code"))
             login_user(user)
+            if second_factor.required_for(user):
+                return redirect(url_for("account.second_factor", next=form.next.data))
             return redirect(safe_next(form.next.data))
         flash(error, "error")
     return render_template("auth/login.html", form=form)
+
+
+@bp.route("/login/code", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])
+def login_code():
+    """The second step for users with TOTP: the six digits from their app."""
+    pending = session.get(PENDING) or {}
+    user = db.session.get(StaffUser, pending.get("id", 0))
+    if (user is None or pending.get("version") != user.session_version
+            or time.time() - pending.get("at", 0) > PENDING_SECONDS):
+        session.pop(PENDING, None)
+        flash(_("Please log in again."), "info")
+        return redirect(url_for("auth.login"))
+    form = CodeForm()
+    if form.validate_on_submit():
+        error = _check_code(user, form.code.data)
+        db.session.commit()
+        if error is None:
+            session.pop(PENDING, None)
+            login_user(user)
+            session[second_factor.SESSION_OK] = user.id
+            return redirect(safe_next(pending.get("next")))
+        flash(error, "error")
+    return render_template("auth/code.html", form=form)
+
+
+def _check_code(user: StaffUser, code: str) -> str | None:
+    now = utcnow()
+    if user.locked_until and user.locked_until > now:
+        return _("Too many wrong attempts. Try again later.")
+    if second_factor.check_code(user, code):
+        user.failed_logins = 0
+        return None
+    _count_failure(user, now)
+    return _("The code is wrong or was already used. Enter the current code from your app.")
 
 
 def _check_credentials(user: StaffUser | None, password: str) -> str | None:

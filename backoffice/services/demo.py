@@ -12,12 +12,14 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 import phonenumbers
+import pyotp
 from faker import Faker
 from flask import current_app
 from phonenumbers import PhoneNumberType
 from sqlalchemy import func, insert, select
 
 from backoffice.auth.passwords import hash_password
+from backoffice.auth.roles import SECOND_FACTOR_REQUIRED
 from backoffice.extensions import db
 from backoffice.models import Member, RoleAssignment, StaffUser, Unit, utcnow
 from backoffice.services import units as unit_service
@@ -34,6 +36,7 @@ class DemoLogin:
     unit: str
     login: str
     name: str
+    unit_en: str
 
 
 # (role, unit code, login email, name): realistic units in Bilaspur division,
@@ -83,10 +86,12 @@ def create_demo_staff(by_code: dict[str, Unit], password: str) -> list[DemoLogin
         user = db.session.scalar(select(StaffUser).where(StaffUser.email == email))
         if user is None:
             user = StaffUser(full_name=name, email=email, password_hash=hash_password(password))
+            if role in SECOND_FACTOR_REQUIRED:  # `backoffice totp-code` prints their codes
+                user.totp_secret, user.totp_enabled = pyotp.random_base32(), True
             db.session.add(user)
             db.session.flush()
             db.session.add(RoleAssignment(user_id=user.id, role=role, unit_id=by_code[code].id))
-        logins.append(DemoLogin(role, str(by_code[code]), email, name))
+        logins.append(DemoLogin(role, by_code[code].name_hi, email, name, by_code[code].name_en))
     return logins
 
 

@@ -17,6 +17,7 @@ from flask_wtf import FlaskForm
 from sqlalchemy import ColumnElement, func
 from sqlalchemy.orm import Query
 
+from backoffice.auth import second_factor
 from backoffice.auth.roles import DASHBOARD_VIEW
 from backoffice.auth.scoping import has_permission
 from backoffice.extensions import db
@@ -53,11 +54,16 @@ class SecureMixin:
     permission: str = DASHBOARD_VIEW
 
     def is_accessible(self) -> bool:
-        return current_user.is_authenticated and has_permission(current_user, self.permission)
+        return (current_user.is_authenticated
+                and second_factor.satisfied(current_user)
+                and has_permission(current_user, self.permission))
 
     def inaccessible_callback(self, name, **kwargs):
+        here = request.full_path.rstrip("?")
         if not current_user.is_authenticated:
-            return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+            return redirect(url_for("auth.login", next=here))
+        if not second_factor.satisfied(current_user):
+            return redirect(url_for("account.second_factor", next=here))
         abort(403)
 
 
