@@ -52,3 +52,6 @@ LOGIN_LOCKOUT_MINUTES = 15
 LOGIN_RATE_LIMIT = "20/minute;200/hour"
 # TOTP codes accepted one 30-second step either side (clock drift on phones).
 TOTP_VALID_WINDOW = 1
+# Members: how many may share one phone (families do), and the privacy notice in force.
+MAX_MEMBERS_PER_PHONE = 5
+PRIVACY_NOTICE_VERSION = "2026-11"

@@ -80,6 +80,22 @@ def app(database_url, tmp_path):
 
 
 @pytest.fixture
+def make_app(database_url, tmp_path):
+    """Extra apps outside the test transaction (e.g. two workers); engines closed after."""
+    made = []
+
+    def make(**config):
+        extra = create_app(base_config(database_url, tmp_path) | config)
+        made.append(extra)
+        return extra
+
+    yield make
+    for extra in made:
+        with extra.app_context():
+            db.engine.dispose()
+
+
+@pytest.fixture
 def dialect(app) -> str:
     return db.session.get_bind().dialect.name
 
@@ -123,6 +139,7 @@ class IsolatedClient(FlaskClient):
     """
 
     def open(self, *args, **kwargs):
+        kwargs.setdefault("buffered", True)  # streamed bodies are read inside the context
         return contextvars.Context().run(super().open, *args, **kwargs)
 
 

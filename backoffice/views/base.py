@@ -16,11 +16,18 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import ColumnElement, func
 from sqlalchemy.orm import Query
+from wtforms.fields.choices import SelectChoice
 
 from backoffice.auth import second_factor
 from backoffice.auth.roles import DASHBOARD_VIEW
 from backoffice.auth.scoping import has_permission
 from backoffice.extensions import db
+from backoffice.services.exports import safe_cell
+
+
+def choices(pairs) -> list[SelectChoice]:
+    """(value, label) pairs as WTForms 3.3 wants them (tuples are deprecated)."""
+    return [SelectChoice(value, label) for value, label in pairs]
 
 
 class AdminForm(FlaskForm):
@@ -92,18 +99,27 @@ class ScopedModelView(SecureMixin, ModelView):
     page_size = 50
     fast_mass_delete = False  # would skip delete hooks and the audit log
 
+    # Lists count, page and export at most count_bound rows: a state-wide user
+    # never pays for count(*) over a million members, nor for a deep OFFSET.
+    export_max_rows = count_bound = 10_000
+
     def __init__(self, model, **kwargs):
         super().__init__(model, db, **kwargs)
 
     def scope_filter(self) -> ColumnElement[bool]:
         raise NotImplementedError
 
+    def _get_filter_groups(self):
+        """Filter option lists rebuilt per request, from the current user's scope
+        (Flask-Admin computes them once, at start-up, for nobody)."""
+        self._refresh_filters_cache()
+        return super()._get_filter_groups()
+
+    def get_export_value(self, model, name):
+        return safe_cell(super().get_export_value(model, name))
+
     def get_query(self):
         return super().get_query().filter(self.scope_filter())
-
-    # Lists count and page through at most this many rows: a state-wide user
-    # never pays for count(*) over a million members, nor for a deep OFFSET.
-    count_bound = 10_000
 
     def get_count_query(self):
         return BoundedCountQuery([self.model.id], session=db.session()).filter(

@@ -62,3 +62,8 @@ def level_label(level: str) -> str:
         "zone": _("Zone"),
     }
     return labels.get(level, level)
+
+
+def channel_label(channel: str) -> str:
+    labels = {"enroller": _("Enroller"), "self": _("Self-enrolment"), "paper": _("Paper form")}
+    return labels.get(channel, channel)

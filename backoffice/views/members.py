@@ -2,21 +2,38 @@
 
 from __future__ import annotations
 
+from flask_admin.contrib.sqla.filters import DateTimeBetweenFilter, FilterEqual
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import and_, or_
 
 from backoffice.auth.roles import MEMBER_APPROVE, MEMBER_VIEW, MEMBER_VIEW_PII
-from backoffice.auth.scoping import has_permission, member_filter
-from backoffice.models import Member
+from backoffice.auth.scoping import has_permission, member_filter, scoped_units
+from backoffice.extensions import db
+from backoffice.models import CHANNELS, STATUSES, Member
 from backoffice.services.errors import ValidationError
 from backoffice.services.membership_numbers import format_membership_no, parse_membership_no
 from backoffice.services.privacy import mask_epic, mask_phone
 from backoffice.services.validation import normalise_epic, normalise_mobile
 from backoffice.views.base import ScopedModelView
 from backoffice.views.decisions import DecisionsMixin
-from backoffice.views.formatting import date_column, status_column, unit_column
+from backoffice.views.formatting import (
+    channel_label,
+    date_column,
+    status_column,
+    status_label,
+    unit_column,
+)
+from backoffice.views.member_forms import MemberFormMixin
+
+
+def scoped_block_options():
+    """The viewer's blocks, built per request (see ScopedModelView._get_filter_groups)."""
+    if not getattr(current_user, "is_authenticated", False):  # start-up: nobody
+        return []
+    blocks = db.session.scalars(scoped_units(current_user, MEMBER_VIEW, levels=["block"]))
+    return [(str(block.id), str(block)) for block in blocks]
 
 
 def _membership_no(view, context, model, name):
@@ -31,7 +48,7 @@ def _pii(masker):
     return format_pii
 
 
-class MemberView(DecisionsMixin, ScopedModelView):
+class MemberView(MemberFormMixin, DecisionsMixin, ScopedModelView):
     permission = MEMBER_VIEW
     can_view_details = True
     column_list = (
@@ -98,6 +115,24 @@ class MemberView(DecisionsMixin, ScopedModelView):
     # Search is handled by _apply_search below; the list only switches it on.
     column_searchable_list = ("full_name",)
 
+    column_filters = (
+        FilterEqual(Member.status, _l("Status"),
+                    options=lambda: [(s, status_label(s)) for s in STATUSES]),
+        FilterEqual(Member.channel, _l("Recorded via"),
+                    options=lambda: [(c, channel_label(c)) for c in CHANNELS]),
+        FilterEqual(Member.block_id, _l("Block"), options=lambda: scoped_block_options()),
+        DateTimeBetweenFilter(Member.created_at, _l("Recorded between")),
+    )
+    column_export_list = (
+        "id", "full_name", "relative_name", "gender", "date_of_birth", "mobile", "epic",
+        "district_id", "block_id", "zone_id", "booth_no", "status", "channel", "created_at",
+    )
+    column_formatters_export = column_formatters
+
+    @property
+    def can_export(self):
+        return has_permission(current_user, MEMBER_VIEW_PII)
+
     def scope_filter(self):
         return member_filter(current_user, MEMBER_VIEW)
 
@@ -118,6 +153,7 @@ class ApprovalQueueView(MemberView):
     """Members whose phone is verified and who wait for the block president, oldest first."""
 
     permission = MEMBER_APPROVE
+    can_create = False
     column_default_sort = ("id", False)
 
     def scope_filter(self):

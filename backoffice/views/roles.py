@@ -19,7 +19,7 @@ from backoffice.extensions import db
 from backoffice.models import RoleAssignment, StaffUser, Unit
 from backoffice.services import staff as staff_service
 from backoffice.services.errors import ServiceError
-from backoffice.views.base import AdminForm, ScopedModelView
+from backoffice.views.base import AdminForm, ScopedModelView, choices
 from backoffice.views.formatting import unit_column
 
 
@@ -79,10 +79,10 @@ class _WritesThroughService:
         """Choices come from the actor's scope, per request; posted ids are
         resolved again through the same scoped queries in create_model."""
         form = super().create_form(obj)
-        form.role.choices = _role_choices()
-        form.unit.choices = [(unit.id, str(unit)) for unit in _appointable_units()]
+        form.role.choices = choices(_role_choices())
+        form.unit.choices = choices((unit.id, str(unit)) for unit in _appointable_units())
         if "user" in form:
-            form.user.choices = [(user.id, user.full_name) for user in _scoped_staff()]
+            form.user.choices = choices((user.id, user.full_name) for user in _scoped_staff())
         return form
 
     def _attempt(self, write):

@@ -5,15 +5,13 @@ import uuid
 
 import pytest
 
-from backoffice import create_app
-from tests.conftest import Browser, base_config
+from tests.conftest import Browser
 
 REDIS_URL = os.environ.get("BACKOFFICE_TEST_REDIS_URL")
 
 
-def test_login_posts_are_throttled_per_address(database_url, tmp_path):
-    app = create_app(base_config(database_url, tmp_path) | {
-        "RATELIMIT_ENABLED": True, "LOGIN_RATE_LIMIT": "3/minute"})
+def test_login_posts_are_throttled_per_address(make_app):
+    app = make_app(RATELIMIT_ENABLED=True, LOGIN_RATE_LIMIT="3/minute")
     b = Browser(app)
     b.client.set_cookie("lang", "en")
     codes = [b.post("/login", {"login": "x@example.test", "password": "nope"}).status_code
@@ -24,12 +22,12 @@ def test_login_posts_are_throttled_per_address(database_url, tmp_path):
 
 
 @pytest.mark.skipif(not REDIS_URL, reason="set BACKOFFICE_TEST_REDIS_URL to test Redis")
-def test_limits_hold_across_two_app_processes_through_redis(database_url, tmp_path):
+def test_limits_hold_across_two_app_processes_through_redis(make_app):
     """Two app instances (as two gunicorn workers) share one budget."""
     prefix = f"test-{uuid.uuid4().hex}"
-    apps = [create_app(base_config(database_url, tmp_path) | {
-        "RATELIMIT_ENABLED": True, "RATELIMIT_STORAGE_URI": REDIS_URL,
-        "RATELIMIT_KEY_PREFIX": prefix, "LOGIN_RATE_LIMIT": "4/minute"}) for _ in range(2)]
+    apps = [make_app(RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI=REDIS_URL,
+                     RATELIMIT_KEY_PREFIX=prefix, LOGIN_RATE_LIMIT="4/minute")
+            for _ in range(2)]
     codes = []
     for attempt in range(6):
         b = Browser(apps[attempt % 2])

@@ -8,7 +8,7 @@ the role cannot see. The probe count is printed (pytest -s).
 import re
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from backoffice.extensions import db
 from backoffice.models import Member, RoleAssignment, StaffUser, Unit
@@ -43,6 +43,9 @@ EXPECT = {
         "zone_enroller": FORBIDDEN, "ro": FORBIDDEN, "nobody": FORBIDDEN,
     },
 }
+# Who may change a row they can see through the edit form (the rest must not).
+EDITORS = {"members": {"state", "district", "other_district", "bilha", "enroller"},
+           "queue": {"state", "bilha"}, "units": {"state"}, "staff": set()}
 MARKERS = {"members": (M_IN, M_OUT), "queue": (M_IN, M_OUT), "units": (U_IN, U_OUT),
            "staff": (S_IN, S_OUT)}
 
@@ -143,16 +146,49 @@ def _probe_row(b, view, base, role, marker, row_id, visible, token) -> int:
         after = _snapshot(view, row_id)
         if not visible:
             assert after == before, (*where, path)
-        elif path in ("delete/", "ajax/update/", "edit/?id=" + str(row_id)):
-            assert after == before, (*where, path, "read-only view changed")
+        elif path in ("delete/", "ajax/update/") or (
+                path.startswith("edit/") and role not in EDITORS[view]):
+            assert after == before, (*where, path, "changed without the right")
         before = after
-    _restore(view, row_id)
+    _restore(view, row_id, marker)
     return 3 + len(reads) + len(writes)
 
 
-def _restore(view, row_id):
-    """Undo the legitimate in-scope decisions so later roles probe the same row."""
+def _restore(view, row_id, marker):
+    """Undo the legitimate in-scope changes so later roles probe the same row."""
     if view in ("members", "queue"):
         member = db.session.get(Member, row_id)
-        member.status = "phone_verified"
-        db.session.commit()
+        member.status, member.full_name = "phone_verified", marker
+    elif view == "units":
+        db.session.get(Unit, row_id).name_en = marker
+    db.session.commit()
+
+
+def test_nobody_creates_a_member_outside_their_units(app, browser, staff, units, probes):
+    """A crafted create form naming another unit's block or zone saves nothing."""
+    raipur_block = probes[U_OUT]
+    foreign = [(raipur_block, ""), (units["BLK-MASTURI"].id, ""),
+               (units["BLK-BILHA"].id, probes[U_IN])]
+    count = 0
+    for role in ("division", "district", "bilha", "masturi", "enroller", "zone_enroller", "ro",
+                 "other_district"):
+        b = browser(staff[role])
+        token = b.csrf_token("/admin/")
+        for block_id, zone_id in foreign:
+            allowed = {"district": {units["BLK-MASTURI"].id, units["BLK-BILHA"].id},
+                       "bilha": {units["BLK-BILHA"].id}, "masturi": {units["BLK-MASTURI"].id},
+                       "enroller": {units["BLK-BILHA"].id},
+                       "other_district": {raipur_block}}.get(role, set())
+            if block_id in allowed:
+                continue
+            before = db.session.scalar(select(func.count()).select_from(Member))
+            b.client.post("/admin/members/new/", data={
+                "csrf_token": token, "full_name": "Crafted", "relative_name": "Crafted",
+                "relation": "father", "gender": "male", "date_of_birth": "1990-01-01",
+                "mobile": "9812345679", "epic": "", "address": "x", "block_id": block_id,
+                "zone_id": zone_id, "consent": "y"})
+            db.session.expire_all()
+            assert db.session.scalar(select(func.count()).select_from(Member)) == before, (
+                role, block_id, zone_id)
+            count += 1
+    assert count >= 15

@@ -1,0 +1,113 @@
+"""The member form (record and correct), laid out for a phone screen.
+
+Choices are built per request from the actor's units; the service checks
+every value again, so a crafted POST gains nothing.
+"""
+
+from __future__ import annotations
+
+from flask import current_app, flash
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from wtforms import BooleanField, DateField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
+
+from backoffice.auth.roles import MEMBER_CREATE, MEMBER_EDIT
+from backoffice.auth.scoping import has_permission, scoped_units
+from backoffice.extensions import db
+from backoffice.services import members as member_service
+from backoffice.services.errors import ServiceError, ValidationError
+from backoffice.views.base import AdminForm, choices
+
+
+def _coerce_optional_int(value):
+    return int(value) if value not in (None, "", "None") else None
+
+
+class MemberForm(AdminForm):
+    full_name = StringField(_l("Name"), validators=[DataRequired(), Length(max=150)],
+                            render_kw={"autocomplete": "off"})
+    relation = SelectField(_l("Relation"), choices=choices([("father", _l("Father")),
+                                                            ("husband", _l("Husband"))]))
+    relative_name = StringField(_l("Father's / husband's name"),
+                                validators=[DataRequired(), Length(max=150)])
+    gender = SelectField(_l("Gender"), choices=choices(
+        [("female", _l("Female")), ("male", _l("Male")), ("other", _l("Other"))]))
+    date_of_birth = DateField(_l("Date of birth"), validators=[DataRequired()])
+    mobile = StringField(_l("Mobile"), validators=[DataRequired(), Length(max=24)],
+                         render_kw={"inputmode": "tel", "autocomplete": "off"})
+    epic = StringField(_l("Voter ID (EPIC)"), validators=[Optional(), Length(max=14)],
+                       render_kw={"autocapitalize": "characters"})
+    address = TextAreaField(_l("Address"), validators=[Length(max=500)], render_kw={"rows": 2})
+    block_id = SelectField(_l("Block"), coerce=_coerce_optional_int)
+    zone_id = SelectField(_l("Zone"), coerce=_coerce_optional_int, validate_choice=False)
+    booth_no = StringField(_l("Booth"), validators=[Optional(), Length(max=12)],
+                           render_kw={"inputmode": "numeric"})
+    fee_receipt_no = StringField(_l("Fee receipt"), validators=[Optional(), Length(max=40)])
+    consent = BooleanField(_l("The member has read the privacy notice and agrees"))
+
+
+class MemberFormMixin:
+    """Create and edit for member views, through services.members."""
+
+    @property
+    def can_create(self):
+        return has_permission(current_user, MEMBER_CREATE)
+
+    @property
+    def can_edit(self):
+        return has_permission(current_user, MEMBER_EDIT)
+
+    def scaffold_form(self):
+        return MemberForm
+
+    def _with_choices(self, form, permission):
+        blocks = db.session.scalars(scoped_units(current_user, permission, levels=["block"]))
+        form.block_id.choices = choices((b.id, str(b)) for b in blocks)
+        zones = db.session.scalars(scoped_units(current_user, permission, levels=["zone"]))
+        form.zone_id.choices = choices([("", "—")] + [(z.id, str(z)) for z in zones])
+        return form
+
+    def create_form(self, obj=None):
+        return self._with_choices(super().create_form(obj), MEMBER_CREATE)
+
+    def edit_form(self, obj=None):
+        form = self._with_choices(super().edit_form(obj), MEMBER_EDIT)
+        del form.consent  # consent is given once, when the member is recorded
+        return form
+
+    def _input(self, form) -> member_service.MemberInput:
+        return member_service.MemberInput(**{
+            name: form[name].data for name in member_service.EDITABLE})
+
+    def create_model(self, form):
+        notice = current_app.config["PRIVACY_NOTICE_VERSION"] if form.consent.data else None
+        return self._save(form, lambda: member_service.record(
+            current_user, self._input(form), channel="enroller", notice_version=notice))
+
+    def update_model(self, form, model):
+        return self._save(form, lambda: member_service.update(
+            current_user, model.id, self._input(form)))
+
+    def _save(self, form, write):
+        try:
+            member = write()
+        except ValidationError as error:
+            db.session.rollback()
+            field = form._fields.get(error.field or "")
+            if field is not None:
+                field.errors = [*field.errors, error.message]
+            flash(str(error.message), "error")
+            return False
+        except ServiceError as error:
+            db.session.rollback()
+            flash(str(error.message), "error")
+            return False
+        db.session.commit()
+        self.after_model_change(form, member, True)
+        return member
+
+    def delete_model(self, model):
+        flash(_("Members are never deleted: reject or revoke them with a reason."), "error")
+        return False

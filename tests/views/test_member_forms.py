@@ -1,0 +1,71 @@
+"""Recording and correcting a member through the backoffice forms."""
+
+from sqlalchemy import select
+
+from backoffice.extensions import db
+from backoffice.models import Member
+from tests import factories
+
+FORM = {"full_name": "प्रियंका  त्रिपाठी", "relative_name": "श्रीराम त्रिपाठी",
+        "relation": "father", "gender": "female", "date_of_birth": "1994-08-15",
+        "mobile": "098765 43210", "epic": "cgb7654321", "address": "वार्ड 4, बिल्हा",
+        "booth_no": "17", "zone_id": "", "fee_receipt_no": "R-77", "consent": "y"}
+
+
+def test_enroller_records_a_member_from_the_form(browser, staff, units):
+    b = browser(staff["enroller"])
+    page = b.get("/admin/members/new/").get_data(as_text=True)
+    assert "Bilha" in page and "Masturi" not in page
+    response = b.post("/admin/members/new/", FORM | {"block_id": units["BLK-BILHA"].id},
+                      token_from="/admin/members/new/")
+    assert response.status_code == 302
+    member = db.session.scalar(select(Member).where(Member.epic == "CGB7654321"))
+    assert member.full_name == "प्रियंका त्रिपाठी" and member.mobile == "+919876543210"
+    assert member.recorded_by_id == staff["enroller"].id and member.channel == "enroller"
+
+
+def test_a_bad_field_is_shown_next_to_the_field_in_hindi(browser, staff, units):
+    b = browser(staff["enroller"], lang="hi")
+    page = b.post("/admin/members/new/", FORM | {"block_id": units["BLK-BILHA"].id,
+                                                 "mobile": "1800 180 1551"},
+                  token_from="/admin/members/new/").get_data(as_text=True)
+    assert "यह नंबर मोबाइल नंबर नहीं है" in page  # the reason, next to the field, in Hindi
+    assert db.session.scalar(select(Member).where(Member.epic == "CGB7654321")) is None
+
+
+def test_without_consent_nothing_is_saved(browser, staff, units):
+    b = browser(staff["enroller"])
+    data = FORM | {"block_id": units["BLK-BILHA"].id}
+    data.pop("consent")
+    page = b.post("/admin/members/new/", data, token_from="/admin/members/new/")
+    assert "privacy notice" in page.get_data(as_text=True)
+    assert db.session.scalar(select(Member).where(Member.epic == "CGB7654321")) is None
+
+
+def test_roles_that_only_read_have_no_member_form(browser, staff):
+    for who in ("division", "ro"):
+        b = browser(staff[who])
+        assert b.get("/admin/members/new/").status_code == 302, who
+        assert "/admin/members/new/" not in b.get("/admin/members/").get_data(as_text=True)
+
+
+def test_correcting_the_phone_from_the_edit_form_clears_verification(app, browser, staff,
+                                                                     units):
+    with app.test_request_context():
+        member = factories.member(units["BLK-BILHA"], status="phone_verified",
+                                  epic="CGB7654321")
+    b = browser(staff["bilha"])
+    url = f"/admin/members/edit/?id={member.id}"
+    assert "consent" not in b.get(url).get_data(as_text=True)
+    b.post(url, FORM | {"block_id": units["BLK-BILHA"].id, "mobile": "9812399999"},
+           token_from=url)
+    db.session.refresh(member)
+    assert member.mobile == "+919812399999" and member.status == "recorded"
+
+
+def test_members_are_never_deleted(browser, staff, units, app):
+    with app.test_request_context():
+        member = factories.member(units["BLK-BILHA"])
+    b = browser(staff["state"])
+    b.post("/admin/members/delete/", {"id": member.id}, token_from="/admin/members/")
+    assert db.session.get(Member, member.id) is not None
