@@ -29,7 +29,8 @@ class StaffFactory(_Base):
     class Meta:
         model = StaffUser
 
-    full_name = factory.Sequence(lambda n: f"Staff {n}")
+    # Letters only (names with digits are refused); "Staff bcd" for n=123.
+    full_name = factory.Sequence(lambda n: "Staff " + "".join(chr(97 + int(d)) for d in str(n)))
     email = factory.Sequence(lambda n: f"staff{n}@example.test")
     password_hash = factory.LazyFunction(lambda: hash_password(PASSWORD))
     active = True

@@ -74,16 +74,7 @@ def create_staff(actor, *, full_name: str, email: str | None, mobile: str | None
     if len(password or "") < MIN_PASSWORD:
         raise ValidationError(_l("The password must have at least %(n)s characters.",
                                  n=MIN_PASSWORD), field="password")
-    same_login = []
-    if email:
-        same_login.append(func.lower(StaffUser.email) == email)
-    if mobile:
-        same_login.append(StaffUser.mobile == mobile)
-    taken = db.session.scalar(
-        select(func.count()).select_from(StaffUser).where(or_(*same_login)))
-    if taken:
-        raise ValidationError(_l("This email or mobile number is already used to log in."),
-                              field="email")
+    _check_login_free(email, mobile, None)
     user = StaffUser(full_name=clean_name(full_name), email=email, mobile=mobile,
                      password_hash=hash_password(password))
     db.session.add(user)
@@ -92,3 +83,54 @@ def create_staff(actor, *, full_name: str, email: str | None, mobile: str | None
                                   created_by_id=actor.id))
     db.session.flush()
     return user
+
+
+def can_manage(actor, user: StaffUser) -> bool:
+    """True if the actor outranks every role the user holds, inside the actor's units."""
+    if user.id == actor.id or not user.roles:
+        return False
+    return all(can_assign(actor, role.role, db.session.get(Unit, role.unit_id))
+               for role in user.roles)
+
+
+def update_staff(actor, user: StaffUser, *, full_name: str, email: str | None,
+                 mobile: str | None, active: bool, new_password: str | None) -> StaffUser:
+    """Correct a staff user's details, (de)activate them or set a new password.
+
+    Deactivating or a new password ends every session of that user.
+    """
+    if not can_manage(actor, user):
+        raise ServiceError(_l("You may not change this person's account."))
+    email = (email or "").strip().lower() or None
+    mobile = normalise_mobile(mobile) if (mobile or "").strip() else None
+    if not email and not mobile:
+        raise ValidationError(_l("Give an email or a mobile number to log in with."),
+                              field="email")
+    _check_login_free(email, mobile, user.id)
+    user.full_name = clean_name(full_name)
+    user.email, user.mobile = email, mobile
+    if new_password:
+        if len(new_password) < MIN_PASSWORD:
+            raise ValidationError(_l("The password must have at least %(n)s characters.",
+                                     n=MIN_PASSWORD), field="new_password")
+        user.password_hash = hash_password(new_password)
+        user.session_version += 1
+    if user.active and not active:
+        user.session_version += 1
+    user.active = active
+    db.session.flush()
+    return user
+
+
+def _check_login_free(email: str | None, mobile: str | None, user_id: int | None) -> None:
+    same_login = []
+    if email:
+        same_login.append(func.lower(StaffUser.email) == email)
+    if mobile:
+        same_login.append(StaffUser.mobile == mobile)
+    query = select(func.count()).select_from(StaffUser).where(or_(*same_login))
+    if user_id is not None:
+        query = query.where(StaffUser.id != user_id)
+    if db.session.scalar(query):
+        raise ValidationError(_l("This email or mobile number is already used to log in."),
+                              field="email")

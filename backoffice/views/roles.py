@@ -8,9 +8,10 @@ POST with another unit or a higher role is refused there.
 from __future__ import annotations
 
 from flask import flash
+from flask_admin.helpers import get_form_data
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from wtforms import EmailField, PasswordField, SelectField, StringField
+from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
 from backoffice.auth.roles import ROLE_LABELS, STAFF_MANAGE, STAFF_VIEW
@@ -122,11 +123,36 @@ class RoleAssignmentView(_WritesThroughService, ScopedModelView):
         return self._attempt(lambda: staff_service.remove_role(current_user, model) or True)
 
 
+class StaffEditForm(AdminForm):
+    full_name = StringField(_l("Name"), validators=[DataRequired(), Length(max=150)])
+    email = EmailField(_l("Email"), validators=[Optional(), Length(max=254)])
+    mobile = StringField(_l("Mobile"), validators=[Optional(), Length(max=24)])
+    active = BooleanField(_l("Active (may log in)"))
+    new_password = PasswordField(_l("New password (leave empty to keep)"),
+                                 validators=[Optional(), Length(max=256)])
+
+
 class StaffCreateMixin(_WritesThroughService):
     can_delete = False  # staff are deactivated, never deleted (the audit log names them)
 
+    @property
+    def can_edit(self):
+        return has_permission(current_user, STAFF_MANAGE)
+
     def scaffold_form(self):
         return StaffForm
+
+    def edit_form(self, obj=None):
+        form = StaffEditForm(get_form_data(), obj=obj)
+        if obj is not None and not staff_service.can_manage(current_user, obj):
+            flash(_l("You may not change this person's account."), "error")
+        return form
+
+    def update_model(self, form, model):
+        return self._attempt(lambda: staff_service.update_staff(
+            current_user, model, full_name=form.full_name.data, email=form.email.data,
+            mobile=form.mobile.data, active=form.active.data,
+            new_password=form.new_password.data))
 
     def create_model(self, form):
         return self._attempt(lambda: staff_service.create_staff(

@@ -114,3 +114,17 @@ def test_list_counts_and_pages_stop_at_the_bound(browser, staff, units, app):
             assert "Bound Test" in page.get_data(as_text=True)
         finally:
             BoundedCountQuery.bound, ScopedModelView.count_bound = original
+
+
+def test_block_filter_offers_only_the_viewers_blocks(browser, staff, people):
+    bilha_page = browser(staff["bilha"]).get("/admin/members/").get_data(as_text=True)
+    assert "Bilha" in bilha_page and "Masturi" not in bilha_page and "Kota" not in bilha_page
+    district_page = browser(staff["district"]).get("/admin/members/").get_data(as_text=True)
+    assert "Masturi" in district_page and "Kota" in district_page
+    assert "Mungeli" not in district_page
+
+
+def test_filtering_by_a_foreign_block_shows_nothing(browser, staff, people, units):
+    page = browser(staff["bilha"]).get("/admin/members/", query_string={
+        "flt2_0": units["BLK-MASTURI"].id}).get_data(as_text=True)
+    assert "Masturi Member" not in page

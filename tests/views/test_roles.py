@@ -64,3 +64,37 @@ def test_staff_list_shows_only_staff_of_ones_units(browser, staff):
     assert staff["enroller"].full_name in page
     assert staff["masturi"].full_name not in page
     assert staff["other_district"].full_name not in page
+
+
+def _edit(b, user, **data):
+    url = f"/admin/staff/edit/?id={user.id}"
+    form = {"full_name": user.full_name, "email": user.email, "mobile": "", "active": "y"}
+    return b.post(url, {**form, **data}, token_from="/admin/staff/")
+
+
+def test_block_president_deactivates_an_enroller_and_their_sessions_end(browser, staff):
+    enroller_browser = browser(staff["enroller"])
+    assert enroller_browser.get("/admin/").status_code == 200
+    form = {"full_name": staff["enroller"].full_name, "email": staff["enroller"].email,
+            "mobile": ""}  # the "active" box left unticked
+    url = f"/admin/staff/edit/?id={staff['enroller'].id}"
+    browser(staff["bilha"]).post(url, form, token_from=url)
+    db.session.refresh(staff["enroller"])
+    assert staff["enroller"].active is False
+    assert enroller_browser.get("/admin/").status_code == 302
+
+
+def test_nobody_edits_a_superior_a_peer_or_themselves(browser, staff):
+    b = browser(staff["bilha"])
+    for target in (staff["district"], staff["masturi"], staff["bilha"]):
+        _edit(b, target, full_name="Changed By Bilha")
+        db.session.refresh(target)
+        assert target.full_name != "Changed By Bilha", target.email
+
+
+def test_manager_sets_a_new_password(browser, staff):
+    _edit(browser(staff["bilha"]), staff["enroller"], new_password="fresh password 1")
+    fresh = browser()
+    response = fresh.post("/login", {"login": staff["enroller"].email,
+                                     "password": "fresh password 1"})
+    assert response.status_code == 302

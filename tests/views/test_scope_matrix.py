@@ -45,7 +45,8 @@ EXPECT = {
 }
 # Who may change a row they can see through the edit form (the rest must not).
 EDITORS = {"members": {"state", "district", "other_district", "bilha", "enroller"},
-           "queue": {"state", "bilha"}, "units": {"state"}, "staff": set()}
+           "queue": {"state", "bilha"}, "units": {"state"},
+           "staff": {"state", "district", "other_district", "bilha"}}
 MARKERS = {"members": (M_IN, M_OUT), "queue": (M_IN, M_OUT), "units": (U_IN, U_OUT),
            "staff": (S_IN, S_OUT)}
 
@@ -161,6 +162,9 @@ def _restore(view, row_id, marker):
         member.status, member.full_name = "phone_verified", marker
     elif view == "units":
         db.session.get(Unit, row_id).name_en = marker
+    else:
+        user = db.session.get(StaffUser, row_id)
+        user.full_name, user.active = marker, True
     db.session.commit()
 
 
