@@ -9,8 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
-from backoffice import auth, cli, database, errors, i18n
+from backoffice import auth, cli, database, errors, i18n, join, ratelimits, sms
 from backoffice.extensions import csrf, db, limiter, migrate
 from backoffice.settings import load_config
 from backoffice.views import init_admin
@@ -21,13 +22,20 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 def create_app(test_config: dict | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True)
     load_config(app, test_config)
+    if app.config["PROXY_COUNT"]:  # behind N reverse proxies: trust their X-Forwarded-*
+        count = app.config["PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count,
+                                x_port=count)
     database.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS), render_as_batch=True)
     csrf.init_app(app)
     limiter.init_app(app)
+    ratelimits.init_app(app)
     i18n.init_app(app)
+    sms.init_app(app)
     auth.init_app(app)
     errors.init_app(app)
+    app.register_blueprint(join.bp)
     init_admin(app)
     cli.init_app(app)
     return app

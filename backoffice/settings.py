@@ -53,3 +53,8 @@ def _check(app: Flask) -> None:
             "or SECRET_KEY in instance/config.py (python -c 'import secrets; "
             "print(secrets.token_hex(32))')."
         )
+    if config["ENV"] == "production" and config["SMS_GATEWAY"] in ("console", "memory"):
+        raise ConfigError(
+            "Refusing to start in production with the console SMS gateway: set "
+            "BACKOFFICE_SMS_GATEWAY to twilio_verify or twilio_messaging and its credentials."
+        )

@@ -55,3 +55,44 @@ TOTP_VALID_WINDOW = 1
 # Members: how many may share one phone (families do), and the privacy notice in force.
 MAX_MEMBERS_PER_PHONE = 5
 PRIVACY_NOTICE_VERSION = "2026-11"
+
+# SMS: console (demo; refused in production), memory (tests), twilio_verify, twilio_messaging.
+SMS_GATEWAY = "console"
+SMS_TIMEOUT_SECONDS = 10.0
+TWILIO_ACCOUNT_SID = None
+TWILIO_AUTH_TOKEN = None
+TWILIO_VERIFY_SERVICE_SID = None
+TWILIO_FROM_NUMBER = None
+TWILIO_MESSAGING_SERVICE_SID = None
+# India's DLT registry: the registered entity, template and header for our OTP text.
+# The text below must match the registered template exactly ({code} is its variable).
+SMS_DLT_ENTITY_ID = None
+SMS_DLT_TEMPLATE_ID = None
+SMS_TEMPLATE = {
+    "hi": "{code} आपका सदस्यता सत्यापन कोड है। यह 10 मिनट तक मान्य है। किसी को न बताएँ। -Sadasya",
+    "en": "{code} is your membership verification code. Valid for 10 minutes. Do not share it. -Sadasya",
+}
+# The public https address of this site, for Twilio's delivery reports and their signatures.
+PUBLIC_BASE_URL = None
+
+# One-time codes (shared/notes/sms-otp.md): NIST SP 800-63B, OWASP ASVS, Twilio's limits.
+OTP_TTL_SECONDS = 600
+OTP_MAX_CHECKS = 5
+OTP_MAX_SENDS = 5
+OTP_RESEND_COOLDOWN_SECONDS = 30  # doubles with each resend of the same code
+OTP_PHONE_LIMIT = "3/hour;6/day"
+OTP_IP_LIMIT = "30/hour"
+OTP_ENROLLER_LIMIT = "60/hour"
+OTP_PHONE_FAILURE_CAP = 30  # wrong codes for one number, ever (NIST: under 100)
+OTP_FAILURE_WAIT_SECONDS = 60  # after 5 wrong codes in a row, then doubling
+
+# Member photos: stored under instance/photos/ (PHOTO_DIR overrides), named by SHA-256.
+PHOTO_DIR = None
+PHOTO_MAX_BYTES = 5_000_000
+
+# Public self-enrolment (/join): posts per client address, and the fastest a person fills it.
+JOIN_RATE_LIMIT = "10/hour"
+JOIN_MIN_SECONDS = 4
+# Reverse proxies in front of the app (0: none). Their X-Forwarded-* headers are
+# trusted only with this set, for client addresses and https URLs.
+PROXY_COUNT = 0

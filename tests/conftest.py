@@ -37,6 +37,8 @@ def base_config(database_url: str, tmp: Path) -> dict:
         "PASSWORD_HASH": {"time_cost": 1, "memory_cost": 8, "parallelism": 1},
         "RATELIMIT_STORAGE_URI": "memory://",
         "RATELIMIT_ENABLED": False,  # tests of the limits switch them on
+        "SMS_GATEWAY": "memory",
+        "PHOTO_DIR": str(tmp / "photos"),
     }
 
 

@@ -38,8 +38,22 @@ def test_default_database_is_a_sqlite_file_under_instance(monkeypatch):
 def test_production_with_a_real_secret_starts_with_secure_cookies(monkeypatch):
     monkeypatch.delenv("BACKOFFICE_ENV", raising=False)
     monkeypatch.setenv("BACKOFFICE_SECRET_KEY", "x" * 64)
+    monkeypatch.setenv("BACKOFFICE_SMS_GATEWAY", "twilio_verify")
+    monkeypatch.setenv("BACKOFFICE_TWILIO_ACCOUNT_SID", "AC" + "0" * 32)
+    monkeypatch.setenv("BACKOFFICE_TWILIO_AUTH_TOKEN", "token")
+    monkeypatch.setenv("BACKOFFICE_TWILIO_VERIFY_SERVICE_SID", "VA" + "0" * 32)
     app = create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"})
     assert app.config["SESSION_COOKIE_SECURE"] is True
+
+
+def test_production_refuses_the_console_sms_gateway_and_missing_twilio_settings(monkeypatch):
+    monkeypatch.delenv("BACKOFFICE_ENV", raising=False)
+    monkeypatch.setenv("BACKOFFICE_SECRET_KEY", "x" * 64)
+    with pytest.raises(ConfigError, match="console SMS gateway"):
+        create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    monkeypatch.setenv("BACKOFFICE_SMS_GATEWAY", "twilio_verify")
+    with pytest.raises(ConfigError, match="missing its setting"):
+        create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"})
 
 
 def test_redis_rate_limit_url_is_passed_to_the_limiter(monkeypatch):

@@ -4,6 +4,7 @@ from backoffice.models.base import Base, utcnow
 from backoffice.models.members import CHANNELS, GENDERS, RELATIONS, STATUSES, Member
 from backoffice.models.staff import ROLES, RoleAssignment, StaffUser
 from backoffice.models.units import LEVELS, Unit, level_depth
+from backoffice.models.verification import PhoneRecord, PhoneVerification, SmsStatusEvent
 
 __all__ = [
     "CHANNELS",
@@ -14,7 +15,10 @@ __all__ = [
     "STATUSES",
     "Base",
     "Member",
+    "PhoneRecord",
+    "PhoneVerification",
     "RoleAssignment",
+    "SmsStatusEvent",
     "StaffUser",
     "Unit",
     "level_depth",

@@ -6,10 +6,11 @@ from __future__ import annotations
 class ServiceError(Exception):
     """A rule refused the action. ``message`` is shown to the user as is."""
 
-    def __init__(self, message, *, field: str | None = None) -> None:
+    def __init__(self, message, *, field: str | None = None, code: str | None = None) -> None:
         super().__init__(str(message))
         self.message = message
         self.field = field
+        self.code = code  # a stable name for callers that must tell errors apart
 
 
 class ValidationError(ServiceError):

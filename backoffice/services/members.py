@@ -74,22 +74,24 @@ def clean(data: MemberInput, *, today: date | None = None) -> dict:
     }
 
 
-def place(actor, permission: str, block_id: int | None, zone_id: int | None) -> dict:
-    """The unit columns for a block (and zone) the actor may use, or NotFound."""
+def place(actor, permission: str | None, block_id: int | None, zone_id: int | None) -> dict:
+    """The unit columns for a block (and zone) the actor may use, or ValidationError.
+
+    ``permission`` None is the public join page: any block of the state.
+    """
     block = db.session.get(Unit, block_id) if block_id else None
     if block is None or block.level != "block":
         raise ValidationError(_l("Choose a block from your units."), field="block_id")
     zone = db.session.get(Unit, zone_id) if zone_id else None
     if zone_id and (zone is None or zone.parent_id != block.id):
         raise ValidationError(_l("Choose a zone of the chosen block."), field="zone_id")
-    if not unit_in_scope(actor, permission, zone or block):  # a zone enroller needs the zone
-        field = "zone_id" if zone else "block_id"
+    if permission is not None and not unit_in_scope(actor, permission, zone or block):
+        field = "zone_id" if zone else "block_id"  # a zone enroller needs the zone
         raise ValidationError(_l("Choose a block from your units."), field=field)
     up = ancestors(block)
     values = {"division_id": up["division"], "district_id": up["district"],
               "block_id": block.id, "zone_id": zone.id if zone else None}
-    probe = Member(**values)
-    if not member_in_scope(actor, permission, probe):  # e.g. a zone enroller, another zone
+    if permission is not None and not member_in_scope(actor, permission, Member(**values)):
         raise ValidationError(_l("Choose a block from your units."), field="block_id")
     return values
 
@@ -101,16 +103,22 @@ def _check_unique(values: dict, member_id: int | None = None) -> None:
     if values["epic"] and db.session.scalar(others.where(Member.epic == values["epic"])):
         # Says nothing about who holds it or where: the district office can look.
         raise ValidationError(_l("This voter ID (EPIC) is already registered. "
-                                 "Ask the district office if it is wrong."), field="epic")
+                                 "Ask the district office if it is wrong."), field="epic",
+                              code="epic_taken")
     cap = current_app.config["MAX_MEMBERS_PER_PHONE"]
     if db.session.scalar(others.where(Member.mobile == values["mobile"])) >= cap:
         raise ValidationError(_l("This mobile number already has %(n)s members, the most "
-                                 "allowed for one phone.", n=cap), field="mobile")
+                                 "allowed for one phone.", n=cap), field="mobile",
+                              code="phone_full")
 
 
 def record(actor, data: MemberInput, *, channel: str, notice_version: str | None) -> Member:
-    """A new member, status "recorded", waiting for the phone check."""
-    values = clean(data) | place(actor, MEMBER_CREATE, data.block_id, data.zone_id)
+    """A new member, status "recorded", waiting for the phone check.
+
+    ``actor`` None is a member enrolling themselves on the public join page.
+    """
+    permission = MEMBER_CREATE if actor is not None else None
+    values = clean(data) | place(actor, permission, data.block_id, data.zone_id)
     if not notice_version:
         raise ValidationError(_l("The member must agree to the privacy notice."),
                               field="consent")

@@ -26,6 +26,7 @@ from backoffice.views.formatting import (
     unit_column,
 )
 from backoffice.views.member_forms import MemberFormMixin
+from backoffice.views.verify import VerifyMixin
 
 
 def scoped_block_options():
@@ -48,7 +49,7 @@ def _pii(masker):
     return format_pii
 
 
-class MemberView(MemberFormMixin, DecisionsMixin, ScopedModelView):
+class MemberView(VerifyMixin, MemberFormMixin, DecisionsMixin, ScopedModelView):
     permission = MEMBER_VIEW
     can_view_details = True
     column_list = (

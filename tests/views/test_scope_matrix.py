@@ -5,13 +5,14 @@ every read path must show exactly that, and no write path may touch a row
 the role cannot see. The probe count is printed (pytest -s).
 """
 
+import io
 import re
 
 import pytest
 from sqlalchemy import func, select
 
 from backoffice.extensions import db
-from backoffice.models import Member, RoleAssignment, StaffUser, Unit
+from backoffice.models import Member, PhoneVerification, RoleAssignment, StaffUser, Unit
 from backoffice.services.units import create_unit
 from backoffice.views.base import ScopedModelView
 from tests import factories
@@ -20,6 +21,9 @@ M_IN, M_OUT = "ProbeMemberIn", "ProbeMemberOut"
 U_IN, U_OUT = "ProbeUnitIn", "ProbeUnitOut"
 S_IN, S_OUT = "ProbeStaffIn", "ProbeStaffOut"
 FORBIDDEN = None  # the role may not open the view at all: 403
+PHOTO = bytes.fromhex(  # a 1x1 PNG
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360000002000105e1d2e10000000049454e44ae426082")
 
 EXPECT = {
     "members": {
@@ -84,7 +88,10 @@ def _snapshot(view: str, row_id: int):
     db.session.expire_all()
     if view in ("members", "queue"):
         member = db.session.get(Member, row_id)
-        return member and (member.status, member.full_name, member.block_id)
+        codes = db.session.scalar(select(func.count()).select_from(PhoneVerification).where(
+            PhoneVerification.member_id == row_id))
+        return member and (member.status, member.full_name, member.block_id,
+                           member.photo_sha256, codes)
     if view == "units":
         unit = db.session.get(Unit, row_id)
         return unit and (unit.name_en, unit.parent_id, unit.path)
@@ -128,6 +135,7 @@ def _probe_row(b, view, base, role, marker, row_id, visible, token) -> int:
     has_details = view in ("members", "queue")  # the other views have no details page
     assert (details.status_code == 200) == (visible and has_details), where
     reads = [b.get(f"{base}/edit/?id={row_id}"), b.get(f"{base}/export/csv/"),
+             b.get(f"{base}/verify/?id={row_id}"),
              b.get(f"{base}/ajax/lookup/?name=block&query={marker}&limit=1000")]
     if not visible:
         for response in [details, *reads]:
@@ -141,14 +149,19 @@ def _probe_row(b, view, base, role, marker, row_id, visible, token) -> int:
         ("action/", {"action": "reject", "rowid": row_id}),
         ("action/", {"action": "delete", "rowid": row_id}),
         ("decide/", {"action": "reject", "ids": str(row_id), "reason": "probe"}),
+        (f"verify/?id={row_id}", {"step": "send"}),
+        (f"verify/?id={row_id}", {"step": "check", "code": "123456"}),
+        (f"photo/?id={row_id}", {"photo": (io.BytesIO(PHOTO), "p.png")}),
     ]
     for path, data in writes:
+        if "photo" in data:
+            data = {"photo": (io.BytesIO(PHOTO), "p.png")}  # a fresh stream each time
         b.client.post(f"{base}/{path}", data={**data, "csrf_token": token})
         after = _snapshot(view, row_id)
         if not visible:
             assert after == before, (*where, path)
         elif path in ("delete/", "ajax/update/") or (
-                path.startswith("edit/") and role not in EDITORS[view]):
+                path.startswith(("edit/", "photo/", "verify/")) and role not in EDITORS[view]):
             assert after == before, (*where, path, "changed without the right")
         before = after
     _restore(view, row_id, marker)

@@ -1,0 +1,179 @@
+"""Public self-enrolment at /join: Hindi first, small phones, no outside services.
+
+Automation is held off by per-address limits, a honeypot field and a signed
+time stamp (forms posted faster than a person can type are ignored). The
+page answers the same way whether or not a phone or voter ID is already
+registered, so it cannot be used to find out who is a member.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import date
+
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from itsdangerous import BadSignature, URLSafeSerializer
+from sqlalchemy import select
+from wtforms import BooleanField, DateField, HiddenField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
+
+from backoffice.extensions import db, limiter
+from backoffice.i18n import current_language
+from backoffice.models import Member, Unit
+from backoffice.services import members as member_service
+from backoffice.services import verification
+from backoffice.services.errors import ValidationError
+from backoffice.views.base import choices
+
+bp = Blueprint("join", __name__)
+SESSION_KEY = "join_member"
+
+
+class JoinForm(FlaskForm):
+    block_id = SelectField(_l("Your block"), coerce=lambda v: int(v) if v else None)
+    full_name = StringField(_l("Your full name"), validators=[DataRequired(), Length(max=150)])
+    relation = SelectField(_l("Relation"), choices=choices([("father", _l("Father")),
+                                                            ("husband", _l("Husband"))]))
+    relative_name = StringField(_l("Father's / husband's name"),
+                                validators=[DataRequired(), Length(max=150)])
+    gender = SelectField(_l("Gender"), choices=choices(
+        [("female", _l("Female")), ("male", _l("Male")), ("other", _l("Other"))]))
+    date_of_birth = DateField(_l("Date of birth"), validators=[DataRequired()])
+    mobile = StringField(_l("Your mobile number"), validators=[DataRequired(), Length(max=24)],
+                         render_kw={"inputmode": "tel", "autocomplete": "tel"})
+    epic = StringField(_l("Voter ID (EPIC)"), validators=[Optional(), Length(max=14)])
+    address = TextAreaField(_l("Address"), validators=[Length(max=500)], render_kw={"rows": 2})
+    booth_no = StringField(_l("Booth"), validators=[Optional(), Length(max=12)])
+    consent = BooleanField(_l("I have read the privacy notice and agree"),
+                           validators=[DataRequired(_l("Agree to the privacy notice to join."))])
+    website = StringField(render_kw={"tabindex": "-1", "autocomplete": "off"})  # honeypot
+    started = HiddenField()
+
+
+class CodeForm(FlaskForm):
+    code = StringField(_l("The 6-digit code from the SMS"), validators=[Length(max=12)],
+                       render_kw={"inputmode": "numeric", "autocomplete": "one-time-code"})
+
+
+def _stamp() -> str:
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="join").dumps(time.time())
+
+
+def _looks_automated(form: JoinForm) -> bool:
+    if form.website.data:
+        return True
+    try:
+        started = URLSafeSerializer(current_app.config["SECRET_KEY"], salt="join").loads(
+            form.started.data or "")
+    except BadSignature:
+        return True
+    return time.time() - float(started) < current_app.config["JOIN_MIN_SECONDS"]
+
+
+def _block_choices():
+    """Blocks grouped by district, in the page's language."""
+    districts = {u.id: u for u in db.session.scalars(select(Unit).where(Unit.level == "district"))}
+    blocks = db.session.scalars(select(Unit).where(Unit.level == "block")).all()
+    blocks.sort(key=lambda b: (str(districts[b.parent_id]), str(b)))
+    return [("", _("Choose your block"))] + [
+        (b.id, f"{districts[b.parent_id]} — {b}") for b in blocks]
+
+
+@bp.route("/join", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["JOIN_RATE_LIMIT"], methods=["POST"])
+def join():
+    form = JoinForm()
+    form.block_id.choices = choices(_block_choices())
+    if form.validate_on_submit():
+        if _looks_automated(form):
+            return _pretend_sent()
+        data = member_service.MemberInput(**{name: form[name].data
+                                             for name in member_service.EDITABLE
+                                             if name in form} | {"zone_id": None})
+        try:
+            member = member_service.record(
+                None, data, channel="self",
+                notice_version=current_app.config["PRIVACY_NOTICE_VERSION"])
+        except ValidationError as error:
+            if error.code in ("epic_taken", "phone_full"):  # about someone else's signup
+                db.session.rollback()
+                return _pretend_sent()  # the same answer as a real signup
+            field = form._fields.get(error.field or "")
+            (field.errors.append(error.message) if field is not None
+             else flash(str(error.message), "error"))
+        else:
+            result = verification.send_code(member, ip=request.remote_addr or "",
+                                            locale=current_language())
+            db.session.commit()  # the member is kept even if the SMS failed
+            session[SESSION_KEY] = member.id
+            _tell(result)
+            return redirect(url_for("join.verify"))
+    form.started.data = _stamp()
+    return render_template("join/form.html", form=form,
+                           notice=current_app.config["PRIVACY_NOTICE_VERSION"])
+
+
+def _pretend_sent():
+    session[SESSION_KEY] = None
+    _tell(verification.Result(True, ""))
+    return redirect(url_for("join.verify"))
+
+
+def _tell(result) -> None:
+    """The member's own words: 'your mobile', not the enroller's 'the member's'."""
+    if result.ok:
+        flash(_("We have sent a code by SMS to your mobile. It is valid for 10 minutes."),
+              "success")
+    elif result.wait_seconds:
+        flash(str(result.message), "error")
+    else:
+        flash(_("We could not send the SMS just now. Your details are saved: tap "
+                "\"Send the code again\" in a few minutes."), "error")
+
+
+@bp.route("/join/verify", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["JOIN_RATE_LIMIT"], methods=["POST"])
+def verify():
+    if SESSION_KEY not in session:
+        return redirect(url_for("join.join"))
+    member = db.session.get(Member, session[SESSION_KEY] or 0)
+    form = CodeForm()
+    if form.validate_on_submit():
+        if request.form.get("resend"):
+            result = (verification.send_code(member, ip=request.remote_addr or "",
+                                             locale=current_language())
+                      if member is not None and member.status == "recorded"
+                      else verification.Result(True, ""))
+            db.session.commit()
+            _tell(result)
+            return redirect(url_for("join.verify"))
+        if member is None:
+            result = verification.Result(False, _l("The code is wrong. %(n)s tries left.", n=4))
+        else:
+            result = verification.check_code(member, form.code.data)
+        db.session.commit()
+        if result.ok:
+            session.pop(SESSION_KEY, None)
+            return render_template("join/done.html")
+        flash(str(result.message), "success" if result.ok else "error")
+        return redirect(url_for("join.verify"))
+    return render_template("join/verify.html", form=form)
+
+
+@bp.route("/privacy")
+def privacy():
+    return render_template("join/privacy.html",
+                           version=current_app.config["PRIVACY_NOTICE_VERSION"],
+                           today=date.today())

@@ -1,0 +1,112 @@
+"""Twilio backends: Verify (Twilio makes and checks the code) and Messaging (we do).
+
+Every failure becomes a GatewayError with a reason the user can act on;
+nothing here logs a phone number, a code or a credential.
+"""
+
+from __future__ import annotations
+
+import json
+
+import requests
+from twilio.base.exceptions import TwilioException, TwilioRestException, TwilioServiceException
+from twilio.rest import Client
+
+from backoffice.sms.base import Gateway, GatewayError, Sent
+
+# Twilio error codes (shared/notes/sms-otp.md) -> our reasons.
+_CODES = {
+    21211: "invalid_number", 60200: "invalid_number", 21614: "not_mobile",
+    21408: "blocked", 60605: "blocked", 60410: "blocked",
+    60203: "too_many", 60202: "wrong_code_limit", 20404: "expired",
+    20003: "misconfigured", 20008: "misconfigured",
+}
+
+
+def translate(error: Exception) -> GatewayError:
+    """One GatewayError for whatever the twilio library or the network raised."""
+    if isinstance(error, (TwilioRestException, TwilioServiceException)):
+        code = getattr(error, "code", None)
+        status = getattr(error, "status", None)
+        if code in _CODES:
+            return GatewayError(_CODES[code], code)
+        if status == 429:
+            return GatewayError("too_many", code)
+        if status in (401, 403):
+            return GatewayError("misconfigured", code)
+        return GatewayError("unavailable", code or status)
+    if isinstance(error, (requests.RequestException, TwilioException, ValueError, KeyError)):
+        # timeouts, refused connections, 5xx without a body, bodies that are not JSON
+        return GatewayError("unavailable", type(error).__name__)
+    raise error
+
+
+class _TwilioGateway(Gateway):
+    def __init__(self, account_sid: str, auth_token: str, http_client=None,
+                 timeout: float = 10.0) -> None:
+        if not account_sid or not auth_token:
+            raise GatewayError("misconfigured", "credentials")
+        self.client = Client(account_sid, auth_token, http_client=http_client)
+        if http_client is None:
+            self.client.http_client.timeout = timeout
+
+    def _call(self, make):
+        try:
+            return make()
+        except Exception as error:  # noqa: BLE001 - translate() re-raises what it does not know
+            raise translate(error) from error
+
+
+class TwilioVerifyGateway(_TwilioGateway):
+    """Twilio Verify: it makes the code, texts it, and checks it."""
+
+    name = "twilio_verify"
+    manages_codes = True
+
+    def __init__(self, account_sid, auth_token, service_sid, http_client=None, timeout=10.0):
+        super().__init__(account_sid, auth_token, http_client, timeout)
+        if not service_sid:
+            raise GatewayError("misconfigured", "service")
+        self.service = self.client.verify.v2.services(service_sid)
+
+    def send_code(self, phone, code, text, locale) -> Sent:
+        try:
+            result = self._call(lambda: self.service.verifications.create(
+                to=phone, channel="sms", locale=locale))
+        except GatewayError as error:
+            if error.code != 20404 or not locale:
+                raise
+            # An unsupported locale answers 404: send again in Verify's default.
+            result = self._call(lambda: self.service.verifications.create(to=phone,
+                                                                           channel="sms"))
+        return Sent(provider_sid=result.sid)
+
+    def check_code(self, phone, code) -> bool:
+        result = self._call(lambda: self.service.verification_checks.create(to=phone, code=code))
+        return result.status == "approved"
+
+
+class TwilioMessagingGateway(_TwilioGateway):
+    """Programmable Messaging: we make the code and send our (DLT-registered) text."""
+
+    name = "twilio_messaging"
+
+    def __init__(self, account_sid, auth_token, *, from_number=None, messaging_service_sid=None,
+                 status_callback=None, http_client=None, timeout=10.0):
+        super().__init__(account_sid, auth_token, http_client, timeout)
+        if not (from_number or messaging_service_sid):
+            raise GatewayError("misconfigured", "sender")
+        self.sender = ({"messaging_service_sid": messaging_service_sid}
+                       if messaging_service_sid else {"from_": from_number})
+        self.status_callback = status_callback
+
+    def send_code(self, phone, code, text, locale) -> Sent:
+        extra = {"status_callback": self.status_callback} if self.status_callback else {}
+        message = self._call(lambda: self.client.messages.create(
+            to=phone, body=text, **self.sender, **extra))
+        return Sent(provider_sid=message.sid)
+
+
+def describe(error: GatewayError) -> str:
+    """A log line: the reason and the provider's code, never the request."""
+    return json.dumps({"reason": error.reason, "code": str(error.code)})

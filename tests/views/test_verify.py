@@ -1,0 +1,99 @@
+"""The enroller's journey: record the member, send the code, type it in, take the photo."""
+
+import io
+
+from PIL import Image
+from sqlalchemy import select
+
+from backoffice import sms
+from backoffice.extensions import db
+from backoffice.models import Member
+from tests import factories
+from tests.views.test_member_forms import FORM
+
+
+def png_bytes(colour=(200, 30, 30)) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 64), colour).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def test_enroller_records_and_verifies_a_member_end_to_end(app, browser, staff, units):
+    b = browser(staff["enroller"], lang="hi")
+    created = b.post("/admin/members/new/", FORM | {"block_id": units["BLK-BILHA"].id},
+                     token_from="/admin/members/new/")
+    verify_url = created.headers["Location"]
+    assert "/admin/members/verify/?id=" in verify_url
+    page = b.get(verify_url).get_data(as_text=True)
+    assert "SMS से कोड भेजें" in page or "Send the code" in page
+    assert "+91 ••••••••10" in page  # the phone, masked
+    sent = b.post(verify_url, {"step": "send"}, token_from=verify_url, follow_redirects=True)
+    assert sent.status_code == 200
+    with app.app_context():
+        code = sms.gateway().last_code_for("+919876543210")
+    assert code and len(code) == 6
+    b.post(verify_url, {"step": "check", "code": f" {code[:3]} {code[3:]} "},
+           token_from=verify_url)
+    member = db.session.scalar(select(Member).where(Member.epic == "CGB7654321"))
+    assert member.status == "phone_verified"
+    assert member.verified_by_id == staff["enroller"].id
+
+
+def test_a_wrong_code_is_explained_and_nothing_changes(app, browser, staff, units):
+    with app.test_request_context():
+        member = factories.member(units["BLK-BILHA"])
+    b = browser(staff["enroller"])
+    url = f"/admin/members/verify/?id={member.id}"
+    b.post(url, {"step": "send"}, token_from=url)
+    page = b.post(url, {"step": "check", "code": "000000"}, token_from=url,
+                  follow_redirects=True).get_data(as_text=True)
+    assert "The code is wrong" in page or "Enter the 6-digit" in page
+    db.session.refresh(member)
+    assert member.status == "recorded"
+
+
+def test_verify_page_is_scoped(app, browser, staff, units):
+    with app.test_request_context():
+        masturi = factories.member(units["BLK-MASTURI"])
+    for who in ("enroller", "division", "ro"):
+        b = browser(staff[who])
+        url = f"/admin/members/verify/?id={masturi.id}"
+        assert b.get(url).status_code in (403, 404), who
+    # the Masturi block president may
+    assert browser(staff["masturi"]).get(f"/admin/members/verify/?id={masturi.id}").status_code \
+        == 200
+
+
+def test_photo_is_checked_stored_by_hash_and_reused_photos_are_visible(app, browser, staff,
+                                                                        units, tmp_path):
+    app.config["PHOTO_DIR"] = str(tmp_path)
+    with app.test_request_context():
+        first = factories.member(units["BLK-BILHA"])
+        second = factories.member(units["BLK-BILHA"])
+    b = browser(staff["enroller"])
+    for member in (first, second):
+        url = f"/admin/members/verify/?id={member.id}"
+        b.client.post(f"/admin/members/photo/?id={member.id}", data={
+            "csrf_token": b.csrf_token(url),
+            "photo": (io.BytesIO(png_bytes()), "photo.png")},
+            content_type="multipart/form-data")
+    db.session.refresh(first)
+    db.session.refresh(second)
+    assert first.photo_sha256 and first.photo_sha256 == second.photo_sha256
+    assert (tmp_path / first.photo_path).read_bytes() == png_bytes()
+
+
+def test_a_file_that_is_not_a_photo_is_refused(app, browser, staff, units, tmp_path):
+    app.config["PHOTO_DIR"] = str(tmp_path)
+    with app.test_request_context():
+        member = factories.member(units["BLK-BILHA"])
+    b = browser(staff["enroller"])
+    url = f"/admin/members/verify/?id={member.id}"
+    for payload in (b"%PDF-1.4 not an image", b"", b"\x89PNG\r\n\x1a\n broken"):
+        page = b.client.post(f"/admin/members/photo/?id={member.id}", data={
+            "csrf_token": b.csrf_token(url), "photo": (io.BytesIO(payload), "x.png")},
+            content_type="multipart/form-data", follow_redirects=True).get_data(as_text=True)
+        assert "not a photo" in page or "Choose or take a photo" in page
+    db.session.refresh(member)
+    assert member.photo_sha256 is None
+    assert not any(tmp_path.rglob("*.*"))
