@@ -70,7 +70,8 @@ SMS_DLT_ENTITY_ID = None
 SMS_DLT_TEMPLATE_ID = None
 SMS_TEMPLATE = {
     "hi": "{code} आपका सदस्यता सत्यापन कोड है। यह 10 मिनट तक मान्य है। किसी को न बताएँ। -Sadasya",
-    "en": "{code} is your membership verification code. Valid for 10 minutes. Do not share it. -Sadasya",
+    "en": "{code} is your membership verification code. Valid for 10 minutes. "
+          "Do not share it. -Sadasya",
 }
 # The public https address of this site, for Twilio's delivery reports and their signatures.
 PUBLIC_BASE_URL = None

@@ -3,6 +3,7 @@
 from backoffice.models.base import Base, utcnow
 from backoffice.models.members import CHANNELS, GENDERS, RELATIONS, STATUSES, Member
 from backoffice.models.staff import ROLES, RoleAssignment, StaffUser
+from backoffice.models.tallies import MemberTally
 from backoffice.models.units import LEVELS, Unit, level_depth
 from backoffice.models.verification import PhoneRecord, PhoneVerification, SmsStatusEvent
 
@@ -15,6 +16,7 @@ __all__ = [
     "STATUSES",
     "Base",
     "Member",
+    "MemberTally",
     "PhoneRecord",
     "PhoneVerification",
     "RoleAssignment",

@@ -14,7 +14,7 @@ from flask_admin import AdminIndexView, BaseView
 from flask_admin.contrib.sqla import ModelView
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from sqlalchemy import ColumnElement, func
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Query
 from wtforms.fields.choices import SelectChoice
 
@@ -124,6 +124,17 @@ class ScopedModelView(SecureMixin, ModelView):
     def get_count_query(self):
         return BoundedCountQuery([self.model.id], session=db.session()).filter(
             self.scope_filter())
+
+    def _apply_pagination(self, query, page, page_size):
+        """Deep pages as a deferred join: OFFSET walks the index over ids only, then
+        the page's rows are fetched by primary key (benchmarks/README.md: the
+        district's page 200 at 1M members went from 15.8 to 2.8 ms in the database)."""
+        if not page:
+            return super()._apply_pagination(query, page, page_size)
+        window = (super()._apply_pagination(query, page, page_size)
+                  .with_entities(self.model.id).subquery())
+        return query.filter(self.model.id.in_(select(window.c.id))).limit(
+            page_size or self.page_size)
 
     def get_list(self, page, sort_column, sort_desc, search, filters, execute=True,
                  page_size=None):
