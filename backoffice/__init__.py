@@ -11,7 +11,7 @@ from pathlib import Path
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from backoffice import auth, cli, database, errors, i18n, join, ratelimits, sms
+from backoffice import audit, auth, cli, database, errors, i18n, join, ratelimits, sms
 from backoffice.extensions import csrf, db, limiter, migrate
 from backoffice.settings import load_config
 from backoffice.views import init_admin
@@ -27,6 +27,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count,
                                 x_port=count)
     database.init_app(app)
+    audit.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS), render_as_batch=True)
     csrf.init_app(app)
     limiter.init_app(app)

@@ -13,6 +13,7 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 from sqlalchemy import func, select
 
+from backoffice.audit.cli import audit_cli
 from backoffice.auth.login import find_staff
 from backoffice.extensions import db
 from backoffice.models import Member, Unit
@@ -22,6 +23,7 @@ from backoffice.services import demo as demo_service
 def init_app(app: Flask) -> None:
     app.cli.add_command(demo)
     app.cli.add_command(totp_code)
+    app.cli.add_command(audit_cli)
 
 
 def _development_only() -> None:

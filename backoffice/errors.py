@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Flask, render_template
+from flask import Flask, render_template, request
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from backoffice import audit
 from backoffice.extensions import db
 
 MESSAGES = {
@@ -31,6 +33,11 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
+        if error.code == 403 and getattr(current_user, "is_authenticated", False):
+            db.session.rollback()  # log the refusal on its own, whatever the request did
+            audit.record("auth.forbidden", details={"path": request.path[:200],
+                                                    "method": request.method})
+            db.session.commit()
         return _render(error.code or 500)
 
     @app.errorhandler(Exception)

@@ -97,3 +97,9 @@ JOIN_MIN_SECONDS = 4
 # Reverse proxies in front of the app (0: none). Their X-Forwarded-* headers are
 # trusted only with this set, for client addresses and https URLs.
 PROXY_COUNT = 0
+
+# Audit log: the Ed25519 key that signs checkpoints (default instance/audit-signing-key.pem;
+# keep it off the database server), and the key of the HMACs standing for personal values
+# (default: derived from SECRET_KEY).
+AUDIT_SIGNING_KEY = None
+AUDIT_HMAC_KEY = None

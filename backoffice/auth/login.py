@@ -19,6 +19,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import func, select
 
+from backoffice import audit
 from backoffice.auth import second_factor
 from backoffice.auth.forms import CodeForm, LoginForm
 from backoffice.auth.passwords import hash_password, needs_rehash, verify_password
@@ -54,7 +55,7 @@ def login():
     form = LoginForm(next=request.args.get("next", ""))
     if form.validate_on_submit():
         user = find_staff(form.login.data)
-        error = _check_credentials(user, form.password.data)
+        error = _check_credentials(user, form.password.data, form.login.data)
         db.session.commit()
         if error is None:
             if user.totp_enabled:
@@ -99,16 +100,20 @@ def _check_code(user: StaffUser, code: str) -> str | None:
         return _("Too many wrong attempts. Try again later.")
     if second_factor.check_code(user, code):
         user.failed_logins = 0
+        audit.record("auth.login", actor=user, entity_type="staff", entity_id=user.id,
+                     details={"second_factor": "totp"})
         return None
     _count_failure(user, now)
+    audit.record("auth.second_factor_failed", entity_type="staff", entity_id=user.id)
     return _("The code is wrong or was already used. Enter the current code from your app.")
 
 
-def _check_credentials(user: StaffUser | None, password: str) -> str | None:
+def _check_credentials(user: StaffUser | None, password: str, login_name: str) -> str | None:
     """None if the password is right; else the message to show. Counts failures."""
     now = utcnow()
     if user is not None and user.locked_until and user.locked_until > now:
         verify_password(None, password)  # same cost as a real check
+        audit.record("auth.login_refused_locked", entity_type="staff", entity_id=user.id)
         minutes = int((user.locked_until - now).total_seconds() // 60) + 1
         return _(
             "Too many wrong passwords. This account is locked for %(minutes)s more minutes.",
@@ -117,12 +122,18 @@ def _check_credentials(user: StaffUser | None, password: str) -> str | None:
     if not verify_password(user.password_hash if user else None, password) or not user.active:
         if user is not None:
             _count_failure(user, now)
+        audit.record("auth.login_failed", entity_type="staff",
+                     entity_id=user.id if user else None,
+                     details={"login": audit.pii("login", login_name.strip().lower())})
         return _("The login name or password is wrong.")
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     user.failed_logins = 0
     user.locked_until = None
     user.last_login_at = now
+    audit.start_session()
+    audit.record("auth.password_ok" if user.totp_enabled else "auth.login", actor=user,
+                 entity_type="staff", entity_id=user.id)
     return None
 
 
@@ -132,11 +143,15 @@ def _count_failure(user: StaffUser, now) -> None:
     if user.failed_logins >= config["LOGIN_MAX_FAILURES"]:
         user.locked_until = now + timedelta(minutes=config["LOGIN_LOCKOUT_MINUTES"])
         user.failed_logins = 0
+        audit.record("auth.locked", entity_type="staff", entity_id=user.id,
+                     details={"minutes": config["LOGIN_LOCKOUT_MINUTES"]})
 
 
 @bp.post("/logout")
 @login_required
 def logout():
+    audit.record("auth.logout", entity_type="staff", entity_id=current_user.id)
+    db.session.commit()
     logout_user()
     flash(_("You have logged out."), "info")
     return redirect(url_for("auth.login"))

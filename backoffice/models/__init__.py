@@ -1,5 +1,6 @@
 """The domain model. Importing this package registers every table."""
 
+from backoffice.models.audit import GENESIS, AuditEvent, AuditHead
 from backoffice.models.base import Base, utcnow
 from backoffice.models.members import CHANNELS, GENDERS, RELATIONS, STATUSES, Member
 from backoffice.models.staff import ROLES, RoleAssignment, StaffUser
@@ -8,6 +9,9 @@ from backoffice.models.units import LEVELS, Unit, level_depth
 from backoffice.models.verification import PhoneRecord, PhoneVerification, SmsStatusEvent
 
 __all__ = [
+    "GENESIS",
+    "AuditEvent",
+    "AuditHead",
     "CHANNELS",
     "GENDERS",
     "LEVELS",

@@ -9,6 +9,7 @@ from pathlib import Path
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 
+from backoffice import audit
 from backoffice.extensions import db
 from backoffice.models import LEVELS, Member, Unit, level_depth
 from backoffice.services.errors import ServiceError
@@ -87,8 +88,9 @@ def move_unit(unit: Unit, new_parent: Unit) -> int:
     new_path = f"{new_parent.path}{unit.id}/"
     for node in db.session.scalars(select(Unit).where(Unit.path.startswith(old_path))):
         node.path = new_path + node.path[len(old_path):]
-    unit.parent = new_parent
+    unit.parent_id = new_parent.id  # the column, so the audit log sees the change
     db.session.flush()
+    db.session.expire(unit, ["parent"])
 
     new_ancestors = ancestors(new_parent)
     values = {
@@ -99,9 +101,17 @@ def move_unit(unit: Unit, new_parent: Unit) -> int:
     column = getattr(Member, MEMBER_COLUMNS[unit.level]) if unit.level in MEMBER_COLUMNS else None
     if column is None or not values:
         return 0
-    result = db.session.execute(
+    old = db.session.execute(select(Member.id, Member.block_id, Member.district_id,
+                                    Member.division_id).where(column == unit.id)).all()
+    db.session.execute(
         update(Member).where(column == unit.id).values(**values),
-        execution_options={"synchronize_session": False},
+        execution_options={"synchronize_session": False, "audited": True},
     )
+    for member_id, block_id, district_id, division_id in old:  # one event per member
+        was = {"district_id": district_id, "division_id": division_id, "block_id": block_id}
+        audit.record("member.rescope", entity_type="member", entity_id=member_id,
+                     unit_id=values.get("block_id", block_id),
+                     changes={k: [was[k], v] for k, v in values.items() if was.get(k) != v},
+                     details={"moved_unit": unit.id})
     db.session.expire_all()  # members already loaded must not keep their old district
-    return result.rowcount
+    return len(old)

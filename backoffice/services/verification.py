@@ -20,7 +20,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 
-from backoffice import ratelimits, sms
+from backoffice import audit, ratelimits, sms
 from backoffice.extensions import db
 from backoffice.models import Member, PhoneRecord, PhoneVerification, utcnow
 from backoffice.services.errors import ServiceError
@@ -117,7 +117,10 @@ def _deliver(member, verification, *, actor, locale, now) -> Result:
                     error.code, verification.id)
         if verification.sends == 0:
             verification.status = "failed"
+        _log_otp("otp.send_failed", member, actor, verification,
+                 {"reason": error.reason, "provider_code": str(error.code)})
         return Result(False, error.message)
+    _log_otp("otp.send", member, actor, verification, {"send": verification.sends + 1})
     verification.sends += 1
     verification.last_sent_at = now
     verification.provider_sid = sent.provider_sid
@@ -153,6 +156,7 @@ def check_code(member: Member, code: str, *, actor=None) -> Result:
         right = _matches(verification, code)
     except sms.GatewayError as error:
         return Result(False, error.message)
+    _log_otp("otp.check", member, actor, verification, {"right": right, "check": counted})
     if not right:
         count_failure(member.mobile, now)
         left = _config("OTP_MAX_CHECKS") - counted
@@ -179,10 +183,21 @@ def _approve(verification, member, actor, now) -> Result:
                    Member.mobile == verification.phone)
             .values(status="phone_verified", verified_at=now,
                     verified_by_id=actor.id if actor is not None else None, updated_at=now),
-            execution_options={"synchronize_session": False})
+            execution_options={"synchronize_session": False, "audited": True})
+        audit.record("member.verify_phone", entity_type="member", entity_id=member.id,
+                     unit_id=member.block_id, actor=actor,
+                     changes={"status": ["recorded", "phone_verified"]},
+                     details={"verification": verification.id})
         forgive(member.mobile)
     db.session.expire(member)
     return Result(True, _l("The phone number is verified."))
+
+
+def _log_otp(action, member, actor, verification, details) -> None:
+    """OTP sends and checks go to the audit log: never the code, only what happened."""
+    audit.record(action, entity_type="member", entity_id=member.id, unit_id=member.block_id,
+                 actor=actor, details=details | {"gateway": verification.gateway,
+                                                 "verification": verification.id})
 
 
 def phone_record(phone: str) -> PhoneRecord | None:

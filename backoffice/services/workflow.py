@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 
+from backoffice import audit
 from backoffice.auth.roles import MEMBER_APPROVE, MEMBER_REVOKE, MEMBER_VERIFY
 from backoffice.auth.scoping import member_filter, member_in_scope
 from backoffice.extensions import db
@@ -86,6 +87,8 @@ def apply(actor, action: str, member_ids: Iterable[int], reason: str | None = No
         raise ServiceError(_l("Select at most %(n)s members at a time.", n=MAX_BATCH))
     reason = clean_reason(reason, transition.reason_required)
     scope = member_filter(actor, transition.permission)
+    before = dict(db.session.execute(select(Member.id, Member.status).where(
+        Member.id.in_(ids), Member.status.in_(transition.sources), scope)).all())
     now = utcnow()
     values = {"status": transition.target, f"{transition.stamp}_at": now,
               f"{transition.stamp}_by_id": actor.id, "updated_at": now}
@@ -95,9 +98,14 @@ def apply(actor, action: str, member_ids: Iterable[int], reason: str | None = No
         update(Member)
         .where(Member.id.in_(ids), Member.status.in_(transition.sources), scope)
         .values(**values)
-        .returning(Member.id),
-        execution_options={"synchronize_session": False},
-    ).scalars().all()
+        .returning(Member.id, Member.block_id),
+        execution_options={"synchronize_session": False, "audited": True},
+    ).all()
+    for member_id, block_id in moved:
+        audit.record(f"member.{action}", entity_type="member", entity_id=member_id,
+                     unit_id=block_id, actor=actor, reason=reason,
+                     changes={"status": [before.get(member_id), transition.target]})
+    moved = [member_id for member_id, _block in moved]
     outcome = Outcome(done=sorted(moved))
     left = [i for i in ids if i not in set(moved)]
     if left:

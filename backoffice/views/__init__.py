@@ -9,7 +9,8 @@ from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
 from flask_babel import lazy_gettext as _l
 
-from backoffice.models import Member, RoleAssignment, StaffUser, Unit
+from backoffice.models import AuditEvent, Member, RoleAssignment, StaffUser, Unit
+from backoffice.views.audit import AuditEventView
 from backoffice.views.dashboard import DashboardView
 from backoffice.views.members import ApprovalQueueView, MemberView
 from backoffice.views.roles import RoleAssignmentView
@@ -32,4 +33,5 @@ def init_admin(app: Flask) -> Admin:
     admin.add_view(StaffView(StaffUser, name=_l("Staff"), endpoint="staff"))
     admin.add_view(RoleAssignmentView(RoleAssignment, name=_l("Roles"), endpoint="roles"))
     admin.add_view(UnitView(Unit, name=_l("Units"), endpoint="units"))
+    admin.add_view(AuditEventView(AuditEvent, name=_l("Audit log"), endpoint="audit"))
     return admin

@@ -106,6 +106,11 @@ class ScopedModelView(SecureMixin, ModelView):
     def __init__(self, model, **kwargs):
         super().__init__(model, db, **kwargs)
 
+    @property
+    def key(self):
+        """The model's (single) primary key column: id, or seq for audit events."""
+        return getattr(self.model, self._primary_key)
+
     def scope_filter(self) -> ColumnElement[bool]:
         raise NotImplementedError
 
@@ -122,7 +127,7 @@ class ScopedModelView(SecureMixin, ModelView):
         return super().get_query().filter(self.scope_filter())
 
     def get_count_query(self):
-        return BoundedCountQuery([self.model.id], session=db.session()).filter(
+        return BoundedCountQuery([self.key], session=db.session()).filter(
             self.scope_filter())
 
     def _apply_pagination(self, query, page, page_size):
@@ -132,8 +137,8 @@ class ScopedModelView(SecureMixin, ModelView):
         if not page:
             return super()._apply_pagination(query, page, page_size)
         window = (super()._apply_pagination(query, page, page_size)
-                  .with_entities(self.model.id).subquery())
-        return query.filter(self.model.id.in_(select(window.c.id))).limit(
+                  .with_entities(self.key.label("key")).subquery())
+        return query.filter(self.key.in_(select(window.c.key))).limit(
             page_size or self.page_size)
 
     def get_list(self, page, sort_column, sort_desc, search, filters, execute=True,
@@ -153,4 +158,4 @@ class ScopedModelView(SecureMixin, ModelView):
         text = str(id)
         if not (text.isascii() and text.isdigit() and len(text) <= 18):
             return None
-        return self.get_query().filter(self.model.id == int(text)).one_or_none()
+        return self.get_query().filter(self.key == int(text)).one_or_none()

@@ -16,8 +16,10 @@ from backoffice.services.errors import ValidationError
 from backoffice.services.membership_numbers import format_membership_no, parse_membership_no
 from backoffice.services.privacy import mask_epic, mask_phone
 from backoffice.services.validation import normalise_epic, normalise_mobile
+from backoffice.views.audit import member_history, staff_name
 from backoffice.views.base import ScopedModelView
 from backoffice.views.decisions import DecisionsMixin
+from backoffice.views.exports import AuditedExportMixin
 from backoffice.views.formatting import (
     channel_label,
     date_column,
@@ -49,8 +51,10 @@ def _pii(masker):
     return format_pii
 
 
-class MemberView(VerifyMixin, MemberFormMixin, DecisionsMixin, ScopedModelView):
+class MemberView(AuditedExportMixin, VerifyMixin, MemberFormMixin, DecisionsMixin,
+                 ScopedModelView):
     permission = MEMBER_VIEW
+    export_noun = "member"
     can_view_details = True
     column_list = (
         "id", "full_name", "relative_name", "block_id", "booth_no", "mobile", "status",
@@ -134,8 +138,16 @@ class MemberView(VerifyMixin, MemberFormMixin, DecisionsMixin, ScopedModelView):
     def can_export(self):
         return has_permission(current_user, MEMBER_VIEW_PII)
 
+    details_template = "admin/member_details.html"
+
     def scope_filter(self):
         return member_filter(current_user, MEMBER_VIEW)
+
+    def render(self, template, **kwargs):
+        if template == self.details_template and kwargs.get("model") is not None:
+            kwargs["history"] = member_history(kwargs["model"].id)
+            kwargs["staff_name"] = staff_name
+        return super().render(template, **kwargs)
 
     def search_placeholder(self):
         return _("Name, mobile, voter ID or membership no.")

@@ -152,9 +152,13 @@ def _committed_race_fixture():
 
 
 def _remove_race_fixture(created):
-    db.session.execute(delete(Member).where(Member.id == created["member"]))
-    db.session.execute(delete(RoleAssignment).where(RoleAssignment.user_id.in_(created["users"])))
-    db.session.execute(delete(StaffUser).where(StaffUser.id.in_(created["users"])))
+    cleanup = {"audited": True}  # test scaffolding, committed for real and removed here
+    db.session.execute(delete(Member).where(Member.id == created["member"]),
+                       execution_options=cleanup)
+    db.session.execute(delete(RoleAssignment).where(RoleAssignment.user_id.in_(created["users"])),
+                       execution_options=cleanup)
+    db.session.execute(delete(StaffUser).where(StaffUser.id.in_(created["users"])),
+                       execution_options=cleanup)
     db.session.execute(delete(MemberTally).where(MemberTally.block_id.in_(created["units"])))
     units = db.session.scalars(select(Unit).where(Unit.id.in_(created["units"]))).all()
     for unit in sorted(units, key=lambda u: -len(u.path)):  # children first

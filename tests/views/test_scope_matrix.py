@@ -11,8 +11,17 @@ import re
 import pytest
 from sqlalchemy import func, select
 
+from backoffice import audit
 from backoffice.extensions import db
-from backoffice.models import Member, PhoneVerification, RoleAssignment, StaffUser, Unit
+from backoffice.models import (
+    AuditEvent,
+    AuditHead,
+    Member,
+    PhoneVerification,
+    RoleAssignment,
+    StaffUser,
+    Unit,
+)
 from backoffice.services.units import create_unit
 from backoffice.views.base import ScopedModelView
 from tests import factories
@@ -25,7 +34,16 @@ PHOTO = bytes.fromhex(  # a 1x1 PNG
     "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
     "1f15c4890000000d49444154789c6360000002000105e1d2e10000000049454e44ae426082")
 
+A_IN, A_OUT = "ProbeEventIn", "ProbeEventOut"
+
 EXPECT = {
+    # First: the probing itself writes events, which would push these off page one.
+    "audit": {
+        "state": {A_IN, A_OUT}, "division": {A_IN}, "district": {A_IN},
+        "other_district": {A_OUT}, "bilha": FORBIDDEN, "masturi": FORBIDDEN,
+        "enroller": FORBIDDEN, "zone_enroller": FORBIDDEN, "ro": FORBIDDEN,
+        "nobody": FORBIDDEN,
+    },
     "members": {
         "state": {M_IN, M_OUT}, "division": {M_IN}, "district": {M_IN},
         "other_district": {M_OUT}, "bilha": {M_IN}, "masturi": set(), "enroller": {M_IN},
@@ -50,9 +68,9 @@ EXPECT = {
 # Who may change a row they can see through the edit form (the rest must not).
 EDITORS = {"members": {"state", "district", "other_district", "bilha", "enroller"},
            "queue": {"state", "bilha"}, "units": {"state"},
-           "staff": {"state", "district", "other_district", "bilha"}}
-MARKERS = {"members": (M_IN, M_OUT), "queue": (M_IN, M_OUT), "units": (U_IN, U_OUT),
-           "staff": (S_IN, S_OUT)}
+           "staff": {"state", "district", "other_district", "bilha"}, "audit": set()}
+MARKERS = {"audit": (A_IN, A_OUT), "members": (M_IN, M_OUT), "queue": (M_IN, M_OUT),
+           "units": (U_IN, U_OUT), "staff": (S_IN, S_OUT)}
 
 
 def secret(marker: str) -> str:
@@ -80,12 +98,21 @@ def probes(app, units):
                                              email=secret(S_OUT)),
         }
         db.session.flush()
-        return {marker: row.id for marker, row in rows.items()}
+        ids = {marker: row.id for marker, row in rows.items()}
+        for marker, unit in ((A_IN, units["BLK-BILHA"]), (A_OUT, raipur_block)):
+            audit.record("test.probe", unit_id=unit.id, reason=marker,
+                         details={"note": secret(marker)})
+            db.session.commit()
+            ids[marker] = db.session.get(AuditHead, 1).seq
+        return ids
 
 
 def _snapshot(view: str, row_id: int):
     """What a write would change, read fresh from the database."""
     db.session.expire_all()
+    if view == "audit":
+        event = db.session.get(AuditEvent, row_id)
+        return event and (event.action, event.reason, event.row_hash)
     if view in ("members", "queue"):
         member = db.session.get(Member, row_id)
         codes = db.session.scalar(select(func.count()).select_from(PhoneVerification).where(
@@ -132,7 +159,7 @@ def _probe_row(b, view, base, role, marker, row_id, visible, token) -> int:
     listing = b.get(f"{base}/", query_string={"search": marker}).get_data(as_text=True)
     assert bool(re.search(rf"<td[^>]*>\s*{marker}\s*</td>", listing)) == visible, where
     details = b.get(f"{base}/details/?id={row_id}")
-    has_details = view in ("members", "queue")  # the other views have no details page
+    has_details = view in ("members", "queue", "audit")  # units and staff have none
     assert (details.status_code == 200) == (visible and has_details), where
     reads = [b.get(f"{base}/edit/?id={row_id}"), b.get(f"{base}/export/csv/"),
              b.get(f"{base}/verify/?id={row_id}"),
@@ -170,6 +197,8 @@ def _probe_row(b, view, base, role, marker, row_id, visible, token) -> int:
 
 def _restore(view, row_id, marker):
     """Undo the legitimate in-scope changes so later roles probe the same row."""
+    if view == "audit":
+        return  # nothing can change it
     if view in ("members", "queue"):
         member = db.session.get(Member, row_id)
         member.status, member.full_name = "phone_verified", marker

@@ -1,0 +1,116 @@
+"""Session hooks: ORM changes become events; queued events are chained at commit;
+bulk statements on audited tables must say they log their rows."""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask_sqlalchemy.session import Session
+from sqlalchemy import event, inspect
+from sqlalchemy.orm import ORMExecuteState
+
+from backoffice.audit import chain
+from backoffice.audit.events import PENDING, new_request_id, pii, record
+from backoffice.models import Member, RoleAssignment, StaffUser, Unit
+
+AUDITED_TABLES = frozenset({"member", "staff_user", "role_assignment", "unit"})
+
+# Per model: (event noun, personal fields, secret fields, fields not worth an event).
+_MODELS = {
+    Member: ("member", {"full_name", "relative_name", "date_of_birth", "mobile", "epic",
+                        "address", "photo_path", "photo_sha256"}, set(), {"updated_at"}),
+    StaffUser: ("staff", {"full_name", "email", "mobile"}, {"password_hash", "totp_secret"},
+                {"failed_logins", "locked_until", "last_login_at", "totp_last_step"}),
+    RoleAssignment: ("role", set(), set(), set()),
+    Unit: ("unit", set(), set(), set()),
+}
+
+
+class AuditRefused(RuntimeError):
+    """A bulk statement on an audited table that does not log its rows."""
+
+
+def _value(field, value, personal, secret):
+    if field in secret:
+        return "<changed>"
+    if field in personal:
+        return pii(field, value)
+    return value if value is None or isinstance(value, (int, str, bool)) else str(value)
+
+
+def _unit_of(obj) -> int | None:
+    if isinstance(obj, Member):
+        return obj.block_id
+    if isinstance(obj, RoleAssignment):
+        return obj.unit_id
+    if isinstance(obj, Unit):
+        return obj.id
+    roles = inspect(obj).attrs.roles.loaded_value
+    return roles[0].unit_id if isinstance(roles, list) and roles else None
+
+
+def _changes(obj, created: bool) -> dict:
+    noun, personal, secret, ignored = _MODELS[type(obj)]
+    state = inspect(obj)
+    changes = {}
+    for attr in state.mapper.column_attrs:
+        name = attr.key
+        if name in ignored:
+            continue
+        history = state.attrs[name].history
+        if created:
+            value = state.attrs[name].value
+            if value is not None:
+                changes[name] = [None, _value(name, value, personal, secret)]
+        elif history.has_changes():
+            old = history.deleted[0] if history.deleted else None
+            new = history.added[0] if history.added else None
+            if old != new:
+                changes[name] = [_value(name, old, personal, secret),
+                                 _value(name, new, personal, secret)]
+    return changes
+
+
+def _after_flush(session, _context) -> None:
+    for kind, objects in (("create", session.new), ("update", session.dirty),
+                          ("delete", session.deleted)):
+        for obj in objects:
+            if type(obj) not in _MODELS:
+                continue
+            changes = _changes(obj, kind == "create") if kind != "delete" else {}
+            if kind == "update" and not changes:
+                continue
+            record(f"{_MODELS[type(obj)][0]}.{kind}", entity_type=_MODELS[type(obj)][0],
+                   entity_id=inspect(obj).mapper.primary_key_from_instance(obj)[0],
+                   unit_id=_unit_of(obj), changes=changes, session=session)
+
+
+def _before_commit(session) -> None:
+    session.flush()  # ORM changes still pending become events first
+    events = session.info.pop(PENDING, None)
+    if events:
+        chain.append(session.connection(), events)
+
+
+def _after_rollback(session) -> None:
+    session.info.pop(PENDING, None)
+
+
+def _check_bulk(state: ORMExecuteState) -> None:
+    if not (state.is_update or state.is_delete or state.is_insert):
+        return
+    table = getattr(state.statement, "table", None)
+    if table is None or table.name not in AUDITED_TABLES:
+        return
+    if not state.execution_options.get("audited"):
+        raise AuditRefused(f"bulk {table.name} statement without audit: log each row and "
+                           f"pass execution_options(audited=True)")
+
+
+def install(app: Flask) -> None:
+    hooks = [(Session, "after_flush", _after_flush), (Session, "before_commit", _before_commit),
+             (Session, "after_rollback", _after_rollback),
+             (Session, "do_orm_execute", _check_bulk)]
+    for target, name, hook in hooks:
+        if not event.contains(target, name, hook):
+            event.listen(target, name, hook)
+    app.before_request(new_request_id)

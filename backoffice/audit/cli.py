@@ -1,0 +1,77 @@
+"""`backoffice audit verify | checkpoint | keygen`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from backoffice.audit import verify as chain_verify
+from backoffice.extensions import db
+
+
+def key_path() -> Path:
+    configured = current_app.config.get("AUDIT_SIGNING_KEY")
+    return Path(configured) if configured else Path(current_app.instance_path) / \
+        "audit-signing-key.pem"
+
+
+@click.group("audit")
+def audit_cli() -> None:
+    """Check the audit log, or sign a checkpoint of it."""
+
+
+@audit_cli.command("verify")
+@click.option("--checkpoint", "checkpoint_file", type=click.Path(exists=True, dir_okay=False),
+              help="A signed checkpoint: fail if anything up to it was rewritten.")
+@click.option("--public-key", help="The public key you trust (default: the file's own).")
+@with_appcontext
+def verify(checkpoint_file: str | None, public_key: str | None) -> None:
+    """Recompute every hash of the chain; name the first broken position."""
+    if checkpoint_file:
+        data = json.loads(Path(checkpoint_file).read_text(encoding="utf-8"))
+        report = chain_verify.verify_checkpoint(db.session, data, public_key)
+        scope = f"up to checkpoint {data.get('seq')}"
+    else:
+        report = chain_verify.verify_chain(db.session)
+        scope = "whole chain"
+    if report.ok:
+        click.echo(f"OK: {report.checked} events verified ({scope}).")
+        return
+    position = f" at position {report.broken_at}" if report.broken_at is not None else ""
+    raise click.ClickException(f"BROKEN{position}: {report.problem} ({report.checked} events "
+                               f"verified before it).")
+
+
+@audit_cli.command("checkpoint")
+@click.option("--out", type=click.Path(dir_okay=False), help="Where to write the checkpoint.")
+@with_appcontext
+def checkpoint(out: str | None) -> None:
+    """Sign the chain's head with the Ed25519 key kept outside the database."""
+    path = key_path()
+    if not path.exists():
+        raise click.ClickException(f"No signing key at {path}: run `backoffice audit keygen`.")
+    try:
+        data = chain_verify.checkpoint(db.session, chain_verify.load_private_key(path))
+    except ValueError as error:
+        raise click.ClickException(str(error)) from None
+    target = Path(out) if out else Path(current_app.instance_path) / "checkpoints" / \
+        f"checkpoint-{data['seq']:09d}.json"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    chain_verify.write_checkpoint(data, target)
+    click.echo(f"Checkpoint of position {data['seq']} written to {target}. Hand a copy to "
+               f"people outside the system.")
+
+
+@audit_cli.command("keygen")
+@with_appcontext
+def keygen() -> None:
+    """Make the signing key (once). Keep it off the database server; publish the public key."""
+    path = key_path()
+    if path.exists():
+        raise click.ClickException(f"{path} exists already; refusing to replace it.")
+    click.echo(f"Signing key written to {path} (mode 600). Public key: "
+               f"{chain_verify.new_key(path)}")
