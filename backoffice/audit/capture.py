@@ -52,16 +52,18 @@ def _changes(obj, created: bool) -> dict:
     noun, personal, secret, ignored = _MODELS[type(obj)]
     state = inspect(obj)
     changes = {}
+    if created:  # every value it was created with, read straight from its dict
+        for attr in state.mapper.column_attrs:
+            value = state.dict.get(attr.key)
+            if value is not None and attr.key not in ignored:
+                changes[attr.key] = [None, _value(attr.key, value, personal, secret)]
+        return changes
     for attr in state.mapper.column_attrs:
         name = attr.key
         if name in ignored:
             continue
         history = state.attrs[name].history
-        if created:
-            value = state.attrs[name].value
-            if value is not None:
-                changes[name] = [None, _value(name, value, personal, secret)]
-        elif history.has_changes():
+        if history.has_changes():
             old = history.deleted[0] if history.deleted else None
             new = history.added[0] if history.added else None
             if old != new:

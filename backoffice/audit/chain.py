@@ -1,9 +1,9 @@
 """Positions and hashes: the chain is extended under a lock on its head row.
 
-PostgreSQL: SELECT ... FOR UPDATE on audit_head (READ COMMITTED re-reads the
-latest head after waiting). SQLite: a no-op UPDATE of the head takes the
-database's write lock first. Either way concurrent writers queue up and the
-chain never forks (tests/audit: 8 writers on PostgreSQL).
+The head row is locked by an UPDATE ... RETURNING that also reserves the
+positions (PostgreSQL: a row lock, re-read after waiting under READ
+COMMITTED; SQLite: the database's write lock). Concurrent writers queue up
+and the chain never forks (tests/audit: 8 writers on PostgreSQL).
 """
 
 from __future__ import annotations
@@ -29,19 +29,27 @@ def row_hash(prev_hash: str, event: dict) -> str:
     return hashlib.sha256(b"\x00" + bytes.fromhex(prev_hash) + body).hexdigest()
 
 
-def _lock_head(connection: Connection) -> tuple[int, str]:
-    query = select(AuditHead.seq, AuditHead.row_hash).where(AuditHead.id == 1)
-    if connection.dialect.name == "postgresql":
-        query = query.with_for_update()
-    else:
-        connection.execute(update(AuditHead).where(AuditHead.id == 1)
-                           .values(seq=AuditHead.seq))
-    return tuple(connection.execute(query).one())
+def _reserve(connection: Connection, count: int) -> tuple[int, str]:
+    """Lock the head and reserve ``count`` positions in one statement.
+
+    UPDATE takes the row lock (PostgreSQL; on SQLite the database's write lock)
+    and, under READ COMMITTED, re-reads the newest committed head after any
+    wait, so two writers can never extend the same position.
+    """
+    if connection.dialect.name == "postgresql":  # a row lock, without a new row version
+        return tuple(connection.execute(
+            select(AuditHead.seq, AuditHead.row_hash).where(AuditHead.id == 1)
+            .with_for_update()).one())
+    last, prev = connection.execute(
+        update(AuditHead).where(AuditHead.id == 1)
+        .values(seq=AuditHead.seq + count)
+        .returning(AuditHead.seq, AuditHead.row_hash)).one()
+    return last - count, prev
 
 
 def append(connection: Connection, events: list[dict]) -> int:
     """Write the events at the end of the chain; return the last position."""
-    seq, prev = _lock_head(connection)
+    seq, prev = _reserve(connection, len(events))
     rows = []
     for event in events:
         seq += 1

@@ -25,9 +25,12 @@ def canonical(value) -> str:
 
 
 def _key() -> bytes:
-    configured = current_app.config.get("AUDIT_HMAC_KEY")
-    base = configured or current_app.config["SECRET_KEY"]
-    return hmac.new(base.encode(), b"sadasya-audit-pii", hashlib.sha256).digest()
+    key = current_app.extensions.get("audit_hmac_key")
+    if key is None:
+        base = current_app.config.get("AUDIT_HMAC_KEY") or current_app.config["SECRET_KEY"]
+        key = hmac.new(base.encode(), b"sadasya-audit-pii", hashlib.sha256).digest()
+        current_app.extensions["audit_hmac_key"] = key
+    return key
 
 
 def pii(field: str, value) -> str | None:
