@@ -109,6 +109,9 @@ def join():
         except ValidationError as error:
             if error.code in ("epic_taken", "phone_full"):  # about someone else's signup
                 db.session.rollback()
+                if error.code == "epic_taken":
+                    member_service.log_refused_epic(form.epic.data, form.block_id.data)
+                    db.session.commit()
                 return _pretend_sent()  # the same answer as a real signup
             field = form._fields.get(error.field or "")
             (field.errors.append(error.message) if field is not None

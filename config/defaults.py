@@ -103,3 +103,11 @@ PROXY_COUNT = 0
 # (default: derived from SECRET_KEY).
 AUDIT_SIGNING_KEY = None
 AUDIT_HMAC_KEY = None
+
+# Audit reports: what counts as suspicious (per enroller-hour at night, members per phone,
+# consecutive phone numbers), and the default window in days.
+AUDIT_BURST_MIN_SIGNUPS = 10
+AUDIT_NIGHT_HOURS = (23, 5)
+AUDIT_SHARED_PHONE_MIN = 4
+AUDIT_PHONE_RUN_MIN = 4
+AUDIT_REPORT_DAYS = 7

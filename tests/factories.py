@@ -56,7 +56,7 @@ def member(block: Unit, *, zone: Unit | None = None, **kwargs) -> Member:
         "gender": "female",
         "date_of_birth": date(1990, 5, 17),
         "mobile": f"+91{next(_mobiles)}",
-        "epic": f"CGA{next(_epics):07d}",
+        "epic": f"TST{next(_epics):07d}",
         "address": "ग्राम बिल्हा",
         "booth_no": "12",
         "division_id": up["division"],

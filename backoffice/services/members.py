@@ -13,6 +13,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
+from backoffice import audit
 from backoffice.auth.roles import MEMBER_APPROVE, MEMBER_CREATE, MEMBER_EDIT, MEMBER_REVOKE
 from backoffice.auth.scoping import member_in_scope, unit_in_scope
 from backoffice.extensions import db
@@ -154,3 +155,14 @@ def update(actor, member_id: int, data: MemberInput) -> Member:
         setattr(member, name, value)
     db.session.flush()
     return member
+
+
+def log_refused_epic(raw_epic: str | None, block_id: int | None, actor=None) -> None:
+    """Someone tried to enter a voter ID already registered: the district head's audit
+    report shows it (the EPIC itself only as an HMAC). Call after the rollback."""
+    try:
+        epic = normalise_epic(raw_epic)
+    except ValidationError:
+        return
+    audit.record("member.epic_taken", unit_id=block_id, actor=actor,
+                 details={"epic": audit.pii("epic", epic)})

@@ -11,6 +11,7 @@ from flask_babel import lazy_gettext as _l
 
 from backoffice.models import AuditEvent, Member, RoleAssignment, StaffUser, Unit
 from backoffice.views.audit import AuditEventView
+from backoffice.views.audit_reports import AuditReportsView
 from backoffice.views.dashboard import DashboardView
 from backoffice.views.members import ApprovalQueueView, MemberView
 from backoffice.views.roles import RoleAssignmentView
@@ -34,4 +35,5 @@ def init_admin(app: Flask) -> Admin:
     admin.add_view(RoleAssignmentView(RoleAssignment, name=_l("Roles"), endpoint="roles"))
     admin.add_view(UnitView(Unit, name=_l("Units"), endpoint="units"))
     admin.add_view(AuditEventView(AuditEvent, name=_l("Audit log"), endpoint="audit"))
+    admin.add_view(AuditReportsView(name=_l("Audit reports"), endpoint="audit_reports"))
     return admin

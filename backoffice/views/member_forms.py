@@ -95,6 +95,9 @@ class MemberFormMixin:
             member = write()
         except ValidationError as error:
             db.session.rollback()
+            if error.code == "epic_taken":
+                member_service.log_refused_epic(form.epic.data, form.block_id.data)
+                db.session.commit()
             field = form._fields.get(error.field or "")
             if field is not None:
                 field.errors = [*field.errors, error.message]

@@ -1,0 +1,154 @@
+"""What district heads audit for (shared/DOMAIN.md): bulk signups by one enroller,
+bursts at odd hours, one phone behind many members, voter IDs entered twice,
+runs of consecutive phone numbers, and OTP outcomes per enroller.
+
+Every query is scoped to the viewer's units and bounded by a date window, so
+it reads one district's members (tens of thousands), never the whole table.
+Times are bucketed in IST, the hours the enrollers keep.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import BigInteger, Integer, and_, case, cast, func, literal_column, select
+
+from backoffice.auth.roles import AUDIT_VIEW
+from backoffice.auth.scoping import member_filter, unit_filter
+from backoffice.extensions import db
+from backoffice.models import AuditEvent, Member, PhoneVerification, StaffUser, Unit
+
+IST_MINUTES = 330
+
+
+@dataclass(frozen=True)
+class Window:
+    since: datetime  # naive UTC
+    until: datetime
+
+    @classmethod
+    def last_days(cls, days: int, now: datetime) -> Window:
+        return cls(now - timedelta(days=days), now)
+
+
+def _ist(column, pattern: str):
+    """A text bucket of a UTC timestamp in IST: pattern in strftime terms."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        pg = pattern.replace("%Y", "YYYY").replace("%m", "MM").replace("%d", "DD").replace(
+            "%H", "HH24")
+        return func.to_char(column + literal_column(f"interval '{IST_MINUTES} minutes'"), pg)
+    return func.strftime(pattern, column, f"+{IST_MINUTES} minutes")
+
+
+def _scope(user, window: Window):
+    return and_(member_filter(user, AUDIT_VIEW), Member.created_at >= window.since,
+                Member.created_at < window.until)
+
+
+def signups_per_enroller(user, window: Window, *, by: str = "day", limit: int = 200):
+    """(enroller id, name, IST bucket, signups), busiest first."""
+    bucket = _ist(Member.created_at, "%Y-%m-%d" if by == "day" else "%Y-%m-%d %H:00")
+    count = func.count().label("signups")
+    return db.session.execute(
+        select(Member.recorded_by_id, StaffUser.full_name, bucket.label("bucket"), count)
+        .join(StaffUser, StaffUser.id == Member.recorded_by_id)
+        .where(_scope(user, window))
+        .group_by(Member.recorded_by_id, StaffUser.full_name, bucket)
+        .order_by(count.desc()).limit(limit)).all()
+
+
+def odd_hour_bursts(user, window: Window, *, min_signups: int, night=(23, 5)):
+    """Enroller-hours at night (IST) with at least ``min_signups`` signups."""
+    hour = cast(_ist(Member.created_at, "%H"), Integer)
+    bucket = _ist(Member.created_at, "%Y-%m-%d %H:00")
+    count = func.count().label("signups")
+    start, end = night
+    return db.session.execute(
+        select(Member.recorded_by_id, StaffUser.full_name, bucket.label("bucket"), count)
+        .join(StaffUser, StaffUser.id == Member.recorded_by_id)
+        .where(_scope(user, window), (hour >= start) | (hour < end))
+        .group_by(Member.recorded_by_id, StaffUser.full_name, bucket)
+        .having(func.count() >= min_signups).order_by(count.desc())).all()
+
+
+def shared_phones(user, window: Window, *, min_members: int):
+    """Phones behind at least ``min_members`` members recorded in the window."""
+    count = func.count().label("members")
+    return db.session.execute(
+        select(Member.mobile, count, func.count(func.distinct(Member.recorded_by_id))
+               .label("enrollers"))
+        .where(_scope(user, window)).group_by(Member.mobile)
+        .having(func.count() >= min_members).order_by(count.desc()).limit(200)).all()
+
+
+def consecutive_phone_runs(user, window: Window, *, min_run: int):
+    """Runs of consecutive mobile numbers (…01, …02, …03), a sign of made-up members.
+
+    Gaps and islands: number minus its rank is constant along a run.
+    """
+    number = cast(func.substr(Member.mobile, 4), Integer if _sqlite() else BigInteger)
+    ranked = (select(Member.mobile, number.label("n"),
+                     (number - func.dense_rank().over(order_by=number)).label("island"),
+                     Member.recorded_by_id)
+              .where(_scope(user, window)).subquery())
+    length = func.count(func.distinct(ranked.c.n)).label("length")
+    return db.session.execute(
+        select(func.min(ranked.c.mobile).label("first"), func.max(ranked.c.mobile).label("last"),
+               length, func.count(func.distinct(ranked.c.recorded_by_id)).label("enrollers"))
+        .group_by(ranked.c.island)
+        .having(func.count(func.distinct(ranked.c.n)) >= min_run)
+        .order_by(length.desc()).limit(100)).all()
+
+
+def _sqlite() -> bool:
+    return db.session.get_bind().dialect.name == "sqlite"
+
+
+def epic_duplicate_attempts(user, window: Window):
+    """Voter IDs someone tried to enter again (refused, and logged as an HMAC)."""
+    units = select(Unit.id).where(unit_filter(user, AUDIT_VIEW))
+    return db.session.execute(
+        select(AuditEvent.details, AuditEvent.actor_user_id, StaffUser.full_name,
+               AuditEvent.occurred_at)
+        .join(StaffUser, StaffUser.id == AuditEvent.actor_user_id, isouter=True)
+        .where(AuditEvent.action == "member.epic_taken",
+               AuditEvent.occurred_at >= window.since.isoformat(),
+               AuditEvent.unit_id.in_(units))
+        .order_by(AuditEvent.seq.desc()).limit(200)).all()
+
+
+def otp_outcomes(user, window: Window, *, limit: int = 200):
+    """Per enroller: members recorded, verified, rejected or revoked, codes and wrong checks."""
+    members = (select(
+        Member.recorded_by_id.label("enroller"), func.count().label("recorded"),
+        func.count(Member.verified_at).label("verified"),
+        func.sum(case((Member.status.in_(("rejected", "revoked")), 1), else_=0))
+        .label("rejected"))
+        .where(_scope(user, window)).group_by(Member.recorded_by_id).subquery())
+    codes = (select(
+        PhoneVerification.sent_by_id.label("enroller"),
+        func.sum(PhoneVerification.sends).label("sends"),
+        func.sum(PhoneVerification.checks).label("checks"),
+        func.sum(case((PhoneVerification.status == "approved", 1), else_=0)).label("approved"))
+        .join(Member, Member.id == PhoneVerification.member_id)
+        .where(_scope(user, window)).group_by(PhoneVerification.sent_by_id).subquery())
+    return db.session.execute(
+        select(members.c.enroller, StaffUser.full_name, members.c.recorded, members.c.verified,
+               members.c.rejected, func.coalesce(codes.c.sends, 0).label("sends"),
+               (func.coalesce(codes.c.checks, 0) - func.coalesce(codes.c.approved, 0))
+               .label("wrong_checks"))
+        .join(StaffUser, StaffUser.id == members.c.enroller)
+        .join(codes, codes.c.enroller == members.c.enroller, isouter=True)
+        .order_by(members.c.recorded.desc()).limit(limit)).all()
+
+
+def members_for(user, window: Window, *, enroller_id: int | None = None,
+                mobile: str | None = None, limit: int = 500):
+    """The drill-down: the members behind a report row, within scope."""
+    query = select(Member).where(_scope(user, window))
+    if enroller_id is not None:
+        query = query.where(Member.recorded_by_id == enroller_id)
+    if mobile:
+        query = query.where(Member.mobile == mobile)
+    return db.session.scalars(query.order_by(Member.created_at).limit(limit)).all()

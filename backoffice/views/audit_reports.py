@@ -1,0 +1,61 @@
+"""Audit reports for district heads, with a drill-down to the members behind each row."""
+
+from __future__ import annotations
+
+import json
+
+from flask import current_app, request
+from flask_admin import expose
+from flask_login import current_user
+
+from backoffice.auth.roles import AUDIT_VIEW, MEMBER_VIEW_PII
+from backoffice.auth.scoping import has_permission
+from backoffice.models import utcnow
+from backoffice.services import audit_reports as reports
+from backoffice.services.membership_numbers import format_membership_no
+from backoffice.services.privacy import mask_phone
+from backoffice.views.base import SecureView
+
+
+def _window() -> reports.Window:
+    try:
+        days = int(request.args.get("days", ""))
+    except ValueError:
+        days = current_app.config["AUDIT_REPORT_DAYS"]
+    return reports.Window.last_days(min(max(days, 1), 92), utcnow())
+
+
+class AuditReportsView(SecureView):
+    permission = AUDIT_VIEW
+
+    @expose("/")
+    def index(self):
+        config, window = current_app.config, _window()
+        show_phone = (lambda phone: phone) if has_permission(current_user, MEMBER_VIEW_PII) \
+            else mask_phone
+        return self.render(
+            "admin/audit_reports.html", days=(window.until - window.since).days,
+            per_day=reports.signups_per_enroller(current_user, window, by="day", limit=20),
+            bursts=reports.odd_hour_bursts(current_user, window,
+                                           min_signups=config["AUDIT_BURST_MIN_SIGNUPS"],
+                                           night=config["AUDIT_NIGHT_HOURS"]),
+            phones=reports.shared_phones(current_user, window,
+                                         min_members=config["AUDIT_SHARED_PHONE_MIN"]),
+            runs=reports.consecutive_phone_runs(current_user, window,
+                                                min_run=config["AUDIT_PHONE_RUN_MIN"]),
+            epics=[(json.loads(row.details).get("epic"), row.full_name, row.occurred_at)
+                   for row in reports.epic_duplicate_attempts(current_user, window)],
+            otp=reports.otp_outcomes(current_user, window, limit=50),
+            show_phone=show_phone)
+
+    @expose("/members/")
+    def members(self):
+        window = _window()
+        enroller = request.args.get("enroller", "")
+        members = reports.members_for(
+            current_user, window,
+            enroller_id=int(enroller) if enroller.isdigit() else None,
+            mobile=request.args.get("mobile") or None)
+        return self.render("admin/audit_report_members.html", members=members,
+                           number=format_membership_no, show_phone=mask_phone
+                           if not has_permission(current_user, MEMBER_VIEW_PII) else str)
