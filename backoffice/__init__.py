@@ -20,7 +20,10 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
 def create_app(test_config: dict | None = None) -> Flask:
-    app = Flask(__name__, instance_relative_config=True)
+    # Tests (and benchmarks) may point the instance folder elsewhere: keys,
+    # checkpoints and manifests are written there.
+    instance_path = (test_config or {}).get("INSTANCE_PATH")
+    app = Flask(__name__, instance_relative_config=True, instance_path=instance_path)
     load_config(app, test_config)
     if app.config["PROXY_COUNT"]:  # behind N reverse proxies: trust their X-Forwarded-*
         count = app.config["PROXY_COUNT"]

@@ -13,10 +13,12 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 from sqlalchemy import func, select
 
-from backoffice.audit.cli import audit_cli
+from backoffice.audit.cli import audit_cli, key_path
+from backoffice.audit.verify import new_key
 from backoffice.auth.login import find_staff
 from backoffice.extensions import db
 from backoffice.models import Member, Unit
+from backoffice.rolls_cli import rolls_cli
 from backoffice.services import demo as demo_service
 
 
@@ -24,6 +26,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(demo)
     app.cli.add_command(totp_code)
     app.cli.add_command(audit_cli)
+    app.cli.add_command(rolls_cli)
 
 
 def _development_only() -> None:
@@ -53,11 +56,19 @@ def demo(members: int | None, seed: int) -> None:
         0 if existing else current_app.config["DEMO_MEMBERS"])
     added = demo_service.seed_members(count, seed=seed + existing) if count else 0
     db.session.commit()
+    _demo_signing_key()
     elapsed = time.perf_counter() - started
     units = db.session.scalar(select(func.count()).select_from(Unit))
     click.echo(f"Units: {units}. Members added: {added} in {elapsed:.1f} s "
                f"(total {existing + added}).")
     _print_logins(logins, current_app.config["DEMO_PASSWORD"])
+
+
+def _demo_signing_key() -> None:
+    """In development, a checkpoint key under instance/, so exports carry signed manifests."""
+    path = key_path()
+    if not path.exists():
+        new_key(path)
 
 
 def _print_logins(logins, password: str) -> None:

@@ -111,3 +111,6 @@ AUDIT_NIGHT_HOURS = (23, 5)
 AUDIT_SHARED_PHONE_MIN = 4
 AUDIT_PHONE_RUN_MIN = 4
 AUDIT_REPORT_DAYS = 7
+
+# Rolls: a single PDF holds at most this many lines (bigger rolls: one PDF per booth, zipped).
+ROLL_PDF_MAX_LINES = 60000

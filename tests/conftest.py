@@ -39,6 +39,7 @@ def base_config(database_url: str, tmp: Path) -> dict:
         "RATELIMIT_ENABLED": False,  # tests of the limits switch them on
         "SMS_GATEWAY": "memory",
         "PHOTO_DIR": str(tmp / "photos"),
+        "INSTANCE_PATH": str(tmp / "instance"),
     }
 
 

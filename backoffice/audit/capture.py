@@ -10,9 +10,9 @@ from sqlalchemy.orm import ORMExecuteState
 
 from backoffice.audit import chain
 from backoffice.audit.events import PENDING, new_request_id, pii, record
-from backoffice.models import Member, RoleAssignment, StaffUser, Unit
+from backoffice.models import Member, RoleAssignment, Roll, StaffUser, Unit
 
-AUDITED_TABLES = frozenset({"member", "staff_user", "role_assignment", "unit"})
+AUDITED_TABLES = frozenset({"member", "staff_user", "role_assignment", "unit", "roll"})
 
 # Per model: (event noun, personal fields, secret fields, fields not worth an event).
 _MODELS = {
@@ -22,6 +22,7 @@ _MODELS = {
                 {"failed_logins", "locked_until", "last_login_at", "totp_last_step"}),
     RoleAssignment: ("role", set(), set(), set()),
     Unit: ("unit", set(), set(), set()),
+    Roll: ("roll", set(), set(), {"entry_count"}),
 }
 
 
@@ -44,6 +45,8 @@ def _unit_of(obj) -> int | None:
         return obj.unit_id
     if isinstance(obj, Unit):
         return obj.id
+    if isinstance(obj, Roll):
+        return obj.unit_id
     roles = inspect(obj).attrs.roles.loaded_value
     return roles[0].unit_id if isinstance(roles, list) and roles else None
 

@@ -23,14 +23,15 @@ STAFF_MANAGE = "staff.manage"
 UNIT_VIEW = "unit.view"
 UNIT_MANAGE = "unit.manage"
 AUDIT_VIEW = "audit.view"
-ROLL_MANAGE = "roll.manage"
+ROLL_MANAGE = "roll.manage"  # freeze, publish, decide claims, finalise, export
+ROLL_CLAIM = "roll.claim"  # file a claim or an objection against a published roll
 TARGET_MANAGE = "target.manage"
 
 _ALL = frozenset(
     {
         DASHBOARD_VIEW, MEMBER_VIEW, MEMBER_VIEW_PII, MEMBER_CREATE, MEMBER_EDIT, MEMBER_VERIFY,
         MEMBER_APPROVE, MEMBER_REVOKE, STAFF_VIEW, STAFF_MANAGE, UNIT_VIEW, UNIT_MANAGE,
-        AUDIT_VIEW, ROLL_MANAGE, TARGET_MANAGE,
+        AUDIT_VIEW, ROLL_MANAGE, ROLL_CLAIM, TARGET_MANAGE,
     }
 )
 
@@ -42,13 +43,13 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "district_president": frozenset(
         {
             DASHBOARD_VIEW, MEMBER_VIEW, MEMBER_VIEW_PII, MEMBER_EDIT, MEMBER_REVOKE, STAFF_VIEW,
-            STAFF_MANAGE, UNIT_VIEW, AUDIT_VIEW, TARGET_MANAGE,
+            STAFF_MANAGE, UNIT_VIEW, AUDIT_VIEW, TARGET_MANAGE, ROLL_CLAIM,
         }
     ),
     "block_president": frozenset(
         {
             DASHBOARD_VIEW, MEMBER_VIEW, MEMBER_VIEW_PII, MEMBER_CREATE, MEMBER_EDIT,
-            MEMBER_VERIFY, MEMBER_APPROVE, STAFF_VIEW, STAFF_MANAGE, UNIT_VIEW,
+            MEMBER_VERIFY, MEMBER_APPROVE, STAFF_VIEW, STAFF_MANAGE, UNIT_VIEW, ROLL_CLAIM,
         }
     ),
     "enroller": frozenset(
@@ -56,7 +57,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
          UNIT_VIEW}
     ),
     # Reads members (masked) and runs rolls; never edits a member.
-    "returning_officer": frozenset({DASHBOARD_VIEW, MEMBER_VIEW, UNIT_VIEW, ROLL_MANAGE}),
+    "returning_officer": frozenset(
+        {DASHBOARD_VIEW, MEMBER_VIEW, UNIT_VIEW, ROLL_MANAGE, ROLL_CLAIM}
+    ),
 }
 
 # The unit levels each role may be held at.

@@ -3,6 +3,7 @@
 from backoffice.models.audit import GENESIS, AuditEvent, AuditHead
 from backoffice.models.base import Base, utcnow
 from backoffice.models.members import CHANNELS, GENDERS, RELATIONS, STATUSES, Member
+from backoffice.models.rolls import ROLL_STATES, Roll, RollClaim, RollEntry
 from backoffice.models.staff import ROLES, RoleAssignment, StaffUser
 from backoffice.models.tallies import MemberTally
 from backoffice.models.units import LEVELS, Unit, level_depth
@@ -23,7 +24,11 @@ __all__ = [
     "MemberTally",
     "PhoneRecord",
     "PhoneVerification",
+    "ROLL_STATES",
     "RoleAssignment",
+    "Roll",
+    "RollClaim",
+    "RollEntry",
     "SmsStatusEvent",
     "StaffUser",
     "Unit",

@@ -9,12 +9,13 @@ from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
 from flask_babel import lazy_gettext as _l
 
-from backoffice.models import AuditEvent, Member, RoleAssignment, StaffUser, Unit
+from backoffice.models import AuditEvent, Member, RoleAssignment, Roll, StaffUser, Unit
 from backoffice.views.audit import AuditEventView
 from backoffice.views.audit_reports import AuditReportsView
 from backoffice.views.dashboard import DashboardView
 from backoffice.views.members import ApprovalQueueView, MemberView
 from backoffice.views.roles import RoleAssignmentView
+from backoffice.views.rolls import ClaimsView, RollView
 from backoffice.views.staff import StaffView
 from backoffice.views.units import UnitView
 
@@ -36,4 +37,6 @@ def init_admin(app: Flask) -> Admin:
     admin.add_view(UnitView(Unit, name=_l("Units"), endpoint="units"))
     admin.add_view(AuditEventView(AuditEvent, name=_l("Audit log"), endpoint="audit"))
     admin.add_view(AuditReportsView(name=_l("Audit reports"), endpoint="audit_reports"))
+    admin.add_view(RollView(Roll, name=_l("Rolls"), endpoint="rolls"))
+    admin.add_view(ClaimsView(name=_l("Claims and objections"), endpoint="claims"))
     return admin

@@ -7,6 +7,7 @@ the role cannot see. The probe count is printed (pytest -s).
 
 import io
 import re
+from datetime import date
 
 import pytest
 from sqlalchemy import func, select
@@ -19,6 +20,7 @@ from backoffice.models import (
     Member,
     PhoneVerification,
     RoleAssignment,
+    Roll,
     StaffUser,
     Unit,
 )
@@ -35,6 +37,7 @@ PHOTO = bytes.fromhex(  # a 1x1 PNG
     "1f15c4890000000d49444154789c6360000002000105e1d2e10000000049454e44ae426082")
 
 A_IN, A_OUT = "ProbeEventIn", "ProbeEventOut"
+R_IN, R_OUT = "ProbeRollIn", "ProbeRollOut"
 
 EXPECT = {
     # First: the probing itself writes events, which would push these off page one.
@@ -43,6 +46,11 @@ EXPECT = {
         "other_district": {A_OUT}, "bilha": FORBIDDEN, "masturi": FORBIDDEN,
         "enroller": FORBIDDEN, "zone_enroller": FORBIDDEN, "ro": FORBIDDEN,
         "nobody": FORBIDDEN,
+    },
+    "rolls": {
+        "state": {R_IN, R_OUT}, "ro": {R_IN}, "division": FORBIDDEN, "district": FORBIDDEN,
+        "other_district": FORBIDDEN, "bilha": FORBIDDEN, "masturi": FORBIDDEN,
+        "enroller": FORBIDDEN, "zone_enroller": FORBIDDEN, "nobody": FORBIDDEN,
     },
     "members": {
         "state": {M_IN, M_OUT}, "division": {M_IN}, "district": {M_IN},
@@ -68,9 +76,10 @@ EXPECT = {
 # Who may change a row they can see through the edit form (the rest must not).
 EDITORS = {"members": {"state", "district", "other_district", "bilha", "enroller"},
            "queue": {"state", "bilha"}, "units": {"state"},
-           "staff": {"state", "district", "other_district", "bilha"}, "audit": set()}
-MARKERS = {"audit": (A_IN, A_OUT), "members": (M_IN, M_OUT), "queue": (M_IN, M_OUT),
-           "units": (U_IN, U_OUT), "staff": (S_IN, S_OUT)}
+           "staff": {"state", "district", "other_district", "bilha"}, "audit": set(),
+           "rolls": {"state", "ro"}}
+MARKERS = {"audit": (A_IN, A_OUT), "rolls": (R_IN, R_OUT), "members": (M_IN, M_OUT),
+           "queue": (M_IN, M_OUT), "units": (U_IN, U_OUT), "staff": (S_IN, S_OUT)}
 
 
 def secret(marker: str) -> str:
@@ -98,6 +107,12 @@ def probes(app, units):
                                              email=secret(S_OUT)),
         }
         db.session.flush()
+        rows[R_IN] = Roll(unit_id=units["DIST-BILASPUR"].id, title=R_IN, cut_off=date.today(),
+                          status="draft")
+        rows[R_OUT] = Roll(unit_id=units["DIST-RAIPUR"].id, title=R_OUT, cut_off=date.today(),
+                           status="draft")
+        db.session.add_all([rows[R_IN], rows[R_OUT]])
+        db.session.flush()
         ids = {marker: row.id for marker, row in rows.items()}
         for marker, unit in ((A_IN, units["BLK-BILHA"]), (A_OUT, raipur_block)):
             audit.record("test.probe", unit_id=unit.id, reason=marker,
@@ -113,6 +128,9 @@ def _snapshot(view: str, row_id: int):
     if view == "audit":
         event = db.session.get(AuditEvent, row_id)
         return event and (event.action, event.reason, event.row_hash)
+    if view == "rolls":
+        roll = db.session.get(Roll, row_id)
+        return roll and (roll.status, roll.title)
     if view in ("members", "queue"):
         member = db.session.get(Member, row_id)
         codes = db.session.scalar(select(func.count()).select_from(PhoneVerification).where(
@@ -159,7 +177,7 @@ def _probe_row(b, view, base, role, marker, row_id, visible, token) -> int:
     listing = b.get(f"{base}/", query_string={"search": marker}).get_data(as_text=True)
     assert bool(re.search(rf"<td[^>]*>\s*{marker}\s*</td>", listing)) == visible, where
     details = b.get(f"{base}/details/?id={row_id}")
-    has_details = view in ("members", "queue", "audit")  # units and staff have none
+    has_details = view in ("members", "queue", "audit", "rolls")  # units and staff: none
     assert (details.status_code == 200) == (visible and has_details), where
     reads = [b.get(f"{base}/edit/?id={row_id}"), b.get(f"{base}/export/csv/"),
              b.get(f"{base}/verify/?id={row_id}"),
@@ -179,6 +197,7 @@ def _probe_row(b, view, base, role, marker, row_id, visible, token) -> int:
         (f"verify/?id={row_id}", {"step": "send"}),
         (f"verify/?id={row_id}", {"step": "check", "code": "123456"}),
         (f"photo/?id={row_id}", {"photo": (io.BytesIO(PHOTO), "p.png")}),
+        (f"step/?id={row_id}", {"action": "freeze"}),
     ]
     for path, data in writes:
         if "photo" in data:
@@ -188,7 +207,8 @@ def _probe_row(b, view, base, role, marker, row_id, visible, token) -> int:
         if not visible:
             assert after == before, (*where, path)
         elif path in ("delete/", "ajax/update/") or (
-                path.startswith(("edit/", "photo/", "verify/")) and role not in EDITORS[view]):
+                path.startswith(("edit/", "photo/", "verify/", "step/"))
+                and role not in EDITORS[view]):
             assert after == before, (*where, path, "changed without the right")
         before = after
     _restore(view, row_id, marker)
@@ -199,6 +219,10 @@ def _restore(view, row_id, marker):
     """Undo the legitimate in-scope changes so later roles probe the same row."""
     if view == "audit":
         return  # nothing can change it
+    if view == "rolls":
+        db.session.get(Roll, row_id).status = "draft"
+        db.session.commit()
+        return
     if view in ("members", "queue"):
         member = db.session.get(Member, row_id)
         member.status, member.full_name = "phone_verified", marker

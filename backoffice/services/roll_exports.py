@@ -1,0 +1,214 @@
+"""Roll exports: CSV, XLSX and PDF, each written to a temporary file in bounded memory,
+hashed, audited (row count and SHA-256 of exactly those bytes) and covered by a signed
+audit checkpoint before it is handed out, with a manifest to go with it.
+
+CSV on PostgreSQL is the database's own COPY, passed through in chunks.
+Every cell a spreadsheet could read as a formula is neutralised.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import xlsxwriter
+from flask import current_app
+from sqlalchemy import select
+
+from backoffice import audit
+from backoffice.audit import verify as audit_verify
+from backoffice.extensions import db
+from backoffice.models import AuditHead, Roll, RollEntry, Unit, utcnow
+from backoffice.services.exports import safe_cell
+
+CHUNK = 1 << 18
+FORMATS = ("csv", "xlsx", "pdf", "pdf-zip")
+COLUMNS = ("booth_no", "serial", "membership_no", "full_name", "relative_name", "relation",
+           "gender", "age")
+HEADINGS = ("बूथ / Booth", "क्रमांक / Serial", "सदस्यता क्रमांक / Membership no.",
+            "नाम / Name", "पिता या पति का नाम / Father's or husband's name",
+            "संबंध / Relation", "लिंग / Gender", "आयु / Age")
+_TEXT = {"full_name", "relative_name", "booth_no"}
+
+
+@dataclass
+class Export:
+    path: Path
+    rows: int
+    sha256: str
+    manifest: dict
+    media_type: str
+    filename: str
+
+
+def _order():
+    return (RollEntry.booth_key, RollEntry.booth_no, RollEntry.serial)
+
+
+def _entries(roll: Roll):
+    """The roll's lines in print order, streamed (a server-side cursor on PostgreSQL)."""
+    columns = [getattr(RollEntry, name) for name in COLUMNS]
+    return db.session.execute(
+        select(*columns).where(RollEntry.roll_id == roll.id, RollEntry.removed.is_(False))
+        .order_by(*_order()).execution_options(yield_per=5000))
+
+
+def write_csv(roll: Roll, out) -> int:
+    out.write("\ufeff".encode())  # Excel reads UTF-8 Hindi only with the BOM
+    connection = db.session.connection()
+    if connection.dialect.name == "postgresql":
+        return _copy_csv(roll, connection, out)
+    text = io.TextIOWrapper(out, encoding="utf-8", newline="")
+    writer = csv.writer(text)
+    writer.writerow(HEADINGS)
+    rows = 0
+    result = _entries(roll)
+    for row in result:
+        writer.writerow([safe_cell(value) for value in row])
+        rows += 1
+    result.close()
+    text.flush()
+    text.detach()
+    return rows
+
+
+def _neutralised(column: str) -> str:
+    if column not in _TEXT:
+        return column
+    return (f"CASE WHEN left({column}, 1) IN ('=', '+', '-', '@', chr(9), chr(13), chr(10)) "
+            f"THEN '''' || {column} ELSE {column} END")
+
+
+def _copy_csv(roll: Roll, connection, out) -> int:
+    """PostgreSQL writes the CSV itself; we pass its bytes through and count lines."""
+    out.write((",".join(f'"{h}"' for h in HEADINGS) + "\r\n").encode())
+    # Built from this module's constants and an integer id only: nothing from a user.
+    select_sql = (f"SELECT {', '.join(_neutralised(c) for c in COLUMNS)} FROM roll_entry "  # noqa: S608
+                  f"WHERE roll_id = {int(roll.id)} AND NOT removed "
+                  "ORDER BY booth_key, booth_no, serial")
+    raw = connection.connection.driver_connection
+    rows = 0
+    with raw.cursor() as cursor, cursor.copy(
+            f"COPY ({select_sql}) TO STDOUT WITH (FORMAT csv, FORCE_QUOTE *)") as copy:
+        for chunk in copy:
+            data = bytes(chunk)
+            rows += data.count(b"\n")
+            out.write(data)
+    return rows
+
+
+def write_xlsx(roll: Roll, out) -> int:
+    """XlsxWriter in constant-memory mode; every cell written as text or number,
+    never as a formula or a link."""
+    book = xlsxwriter.Workbook(out, {"constant_memory": True, "strings_to_formulas": False,
+                                     "strings_to_urls": False, "strings_to_numbers": False,
+                                     "tmpdir": tempfile.gettempdir()})
+    sheet = book.add_worksheet("Roll")
+    bold = book.add_format({"bold": True})
+    for col, heading in enumerate(HEADINGS):
+        sheet.write_string(0, col, heading, bold)
+    rows = 0
+    result = _entries(roll)
+    for rows, row in enumerate(result, start=1):
+        for col, value in enumerate(row):
+            if isinstance(value, int):
+                sheet.write_number(rows, col, value)
+            else:
+                sheet.write_string(rows, col, str(safe_cell(value or "")))
+    result.close()
+    book.close()
+    return rows
+
+
+def write_pdf(roll: Roll, out, *, zipped: bool) -> int:
+    from backoffice.services import roll_pdf
+
+    unit = db.session.get(Unit, roll.unit_id)
+    states = {"preliminary": ("प्रारंभिक सदस्यता सूची", "Preliminary membership roll"),
+              "final": ("अंतिम सदस्यता सूची", "Final membership roll")}
+    title_hi, title_en = states.get(roll.status, ("सदस्यता सूची (मसौदा)", "Membership roll (draft)"))
+    header = roll_pdf.RollHeader(
+        title_hi=f"{title_hi} — {roll.title}", title_en=f"{title_en} — {roll.title}",
+        unit_hi=unit.name_hi, unit_en=unit.name_en, cut_off=roll.cut_off,
+        roll_ref=f"ROLL-{roll.id} · {roll.status}", generated_at=utcnow())
+    relation_entries = (roll_pdf.RollLine(booth_no=row.booth_no, serial=row.serial,
+                                          membership_no=row.membership_no,
+                                          full_name=row.full_name,
+                                          relative_name=row.relative_name,
+                                          relation=row.relation, gender=row.gender, age=row.age)
+                        for row in _entries(roll))
+    if zipped:
+        return roll_pdf.write_roll_pdf_zip(header, relation_entries, out)
+    return roll_pdf.write_roll_pdf(header, relation_entries, out,
+                                   max_lines=current_app.config["ROLL_PDF_MAX_LINES"])
+
+
+_WRITERS = {
+    "csv": (lambda roll, out: write_csv(roll, out), "text/csv", "csv"),
+    "xlsx": (lambda roll, out: write_xlsx(roll, out),
+             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx"),
+    "pdf": (lambda roll, out: write_pdf(roll, out, zipped=False), "application/pdf", "pdf"),
+    "pdf-zip": (lambda roll, out: write_pdf(roll, out, zipped=True), "application/zip", "zip"),
+}
+
+
+def export(actor, roll: Roll, kind: str) -> Export:
+    """Write, hash, audit, checkpoint: the file is handed out only after all four."""
+    writer, media_type, suffix = _WRITERS[kind]
+    handle = tempfile.NamedTemporaryFile(prefix=f"roll-{roll.id}-", suffix=f".{suffix}",
+                                         delete=False)
+    with handle:
+        rows = writer(roll, handle)
+    digest = _sha256(Path(handle.name))
+    details = {"roll": roll.id, "format": kind, "rows": rows, "sha256": digest,
+               "status": roll.status, "cut_off": roll.cut_off.isoformat()}
+    audit.record("roll.export", entity_type="roll", entity_id=roll.id, unit_id=roll.unit_id,
+                 actor=actor, details=details)
+    db.session.commit()
+    manifest = _manifest(roll, details)
+    filename = f"roll-{roll.id}-{roll.status}.{suffix}"
+    return Export(Path(handle.name), rows, digest, manifest, media_type, filename)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(CHUNK), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _manifest(roll: Roll, details: dict) -> dict:
+    """What the file is, and the signed audit position that vouches for it."""
+    unit = db.session.get(Unit, roll.unit_id)
+    head = db.session.get(AuditHead, 1)
+    manifest = {"roll": roll.id, "title": roll.title, "unit": unit.code,
+                "unit_name": f"{unit.name_en} / {unit.name_hi}", "status": roll.status,
+                "cut_off": roll.cut_off.isoformat(), "format": details["format"],
+                "rows": details["rows"], "sha256": details["sha256"],
+                "audit": {"seq": head.seq, "row_hash": head.row_hash}}
+    key_path = _signing_key()
+    if key_path is not None:
+        checkpoint = audit_verify.checkpoint(db.session, audit_verify.load_private_key(key_path))
+        folder = Path(current_app.instance_path) / "checkpoints"
+        folder.mkdir(parents=True, exist_ok=True)
+        audit_verify.write_checkpoint(checkpoint,
+                                      folder / f"checkpoint-{checkpoint['seq']:09d}.json")
+        manifest["audit"]["checkpoint"] = checkpoint
+    return manifest
+
+
+def _signing_key() -> Path | None:
+    configured = current_app.config.get("AUDIT_SIGNING_KEY")
+    path = Path(configured) if configured else Path(current_app.instance_path) / \
+        "audit-signing-key.pem"
+    return path if path.exists() else None
+
+
+def manifest_json(manifest: dict) -> str:
+    return json.dumps(manifest, indent=2, ensure_ascii=False) + "\n"

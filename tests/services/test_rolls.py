@@ -1,0 +1,208 @@
+"""Rolls: eligibility at the cut-off, freeze isolation, claims and objections, final."""
+
+import csv
+import hashlib
+import io
+import json
+from datetime import date, datetime, timedelta
+
+import openpyxl
+import pytest
+from sqlalchemy import select, text
+from sqlalchemy.exc import DBAPIError, IntegrityError
+
+from backoffice.extensions import db
+from backoffice.models import AuditEvent, Member, RollEntry
+from backoffice.services import members as member_service
+from backoffice.services import roll_exports, rolls
+from backoffice.services.errors import NotFound, ServiceError, ValidationError
+from tests import factories
+
+CUT_OFF = date(2026, 11, 15)
+END = rolls.cut_off_end(CUT_OFF)  # 2026-11-15 18:30 UTC = midnight IST
+
+
+@pytest.fixture
+def ctx(app):
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        yield
+
+
+def approved(block, **kwargs):
+    values = {"status": "approved", "verified_at": datetime(2026, 11, 1),
+              "created_at": datetime(2026, 11, 1)} | kwargs
+    return factories.member(block, **values)
+
+
+@pytest.fixture
+def bilha_roll(ctx, units, staff):
+    return rolls.create(staff["ro"], units["DIST-BILASPUR"], CUT_OFF, "ज़िला सम्मेलन 2026")
+
+
+def entries(roll):
+    db.session.flush()
+    db.session.expire_all()
+    return db.session.scalars(select(RollEntry).where(RollEntry.roll_id == roll.id).order_by(
+        RollEntry.booth_key, RollEntry.booth_no, RollEntry.serial)).all()
+
+
+def test_eligibility_exactly_at_the_cut_off(ctx, units, staff, bilha_roll):
+    block = units["BLK-BILHA"]
+    on_time = approved(block, full_name="Last Minute", created_at=END - timedelta(seconds=1))
+    approved(block, full_name="Too Late", created_at=END)
+    approved(block, full_name="Not Verified", verified_at=None)
+    factories.member(block, full_name="Only Verified", status="phone_verified",
+                     verified_at=datetime(2026, 11, 1), created_at=datetime(2026, 11, 1))
+    approved(block, full_name="Revoked", status="revoked")
+    approved(units["BLK-KORBA"], full_name="Other District")
+    assert rolls.freeze(staff["ro"], bilha_roll.id) == 1
+    assert [e.member_id for e in entries(bilha_roll)] == [on_time.id]
+    assert END == datetime(2026, 11, 15, 18, 30)
+
+
+def test_entries_are_numbered_per_booth_and_later_edits_do_not_reach_them(
+        ctx, units, staff, bilha_roll):
+    block = units["BLK-BILHA"]
+    people = [approved(block, booth_no=booth, full_name=f"Person {chr(65 + i)}")
+              for i, booth in enumerate(["12", "3", "12", "12A", "3", None])]
+    rolls.freeze(staff["ro"], bilha_roll.id)
+    order = [(e.booth_no, e.serial) for e in entries(bilha_roll)]
+    assert order == [("3", 1), ("3", 2), ("12", 1), ("12", 2), ("12A", 1), ("—", 1)]
+    # Edits after the freeze leave the roll as it was.
+    member_service.update(staff["district"], people[0].id, member_service.MemberInput(
+        full_name="Renamed Later", relative_name="X", relation="father", gender="male",
+        date_of_birth=date(1980, 1, 1), mobile=people[0].mobile, epic=people[0].epic,
+        address="", booth_no="99", block_id=block.id))
+    db.session.flush()
+    frozen = {e.member_id: e for e in entries(bilha_roll)}[people[0].id]
+    assert (frozen.full_name, frozen.booth_no) == ("Person A", "12")
+
+
+def test_age_is_counted_on_the_cut_off_date(ctx, units, staff, bilha_roll):
+    approved(units["BLK-BILHA"], date_of_birth=date(1990, 11, 16))
+    rolls.freeze(staff["ro"], bilha_roll.id)
+    assert entries(bilha_roll)[0].age == 35
+
+
+def test_claims_objections_and_who_decides(ctx, units, staff, bilha_roll):
+    block = units["BLK-BILHA"]
+    on = approved(block, full_name="On The Roll")
+    missing = approved(block, full_name="Joined Late", created_at=END + timedelta(days=1))
+    rolls.freeze(staff["ro"], bilha_roll.id)
+    with pytest.raises(ServiceError):
+        rolls.file_claim(staff["bilha"], bilha_roll.id, "claim", missing.id, "x")  # not yet
+    rolls.publish(staff["ro"], bilha_roll.id, CUT_OFF + timedelta(days=10), today=CUT_OFF)
+    today = CUT_OFF + timedelta(days=2)
+    with pytest.raises(ValidationError, match="already on the roll"):
+        rolls.file_claim(staff["bilha"], bilha_roll.id, "claim", on.id, "x", today=today)
+    with pytest.raises(NotFound):  # a block president of another district
+        rolls.file_claim(staff["other_district"], bilha_roll.id, "claim", missing.id, "x",
+                         today=today)
+    claim = rolls.file_claim(staff["bilha"], bilha_roll.id, "claim", missing.id,
+                             "सदस्यता शुल्क 10 नवंबर को जमा", today=today)
+    objection = rolls.file_claim(staff["bilha"], bilha_roll.id, "objection", on.id,
+                                 "दूसरे ज़िले में भी सदस्य", today=today)
+    for who in ("bilha", "district", "enroller"):  # only the returning officer decides
+        with pytest.raises(NotFound):
+            rolls.decide(staff[who], claim.id, True, "ok")
+    with pytest.raises(ServiceError, match="open until"):
+        rolls.finalise(staff["ro"], bilha_roll.id, today=today)
+    rolls.decide(staff["ro"], claim.id, True, "रसीद देखी")
+    with pytest.raises(ServiceError, match="already decided"):
+        rolls.decide(staff["ro"], claim.id, False, "again")
+    with pytest.raises(ServiceError, match="1 pending"):
+        rolls.finalise(staff["ro"], bilha_roll.id, today=CUT_OFF + timedelta(days=11))
+    rolls.decide(staff["ro"], objection.id, True, "सत्यापित")
+    rolls.finalise(staff["ro"], bilha_roll.id, today=CUT_OFF + timedelta(days=11))
+    lines = {e.member_id: e for e in entries(bilha_roll)}
+    assert lines[missing.id].added_by_claim and lines[on.id].removed
+    assert bilha_roll.status == "final" and bilha_roll.entry_count == 1
+    with pytest.raises(ServiceError, match="is final"):
+        rolls.file_claim(staff["bilha"], bilha_roll.id, "claim", missing.id, "x",
+                         today=CUT_OFF + timedelta(days=11))
+    db.session.commit()  # events are written with the transaction
+    steps = [e.action for e in db.session.scalars(select(AuditEvent).where(
+        AuditEvent.action.like("roll.%"), AuditEvent.action != "roll.update")
+        .order_by(AuditEvent.seq))]
+    assert steps == ["roll.create", "roll.freeze", "roll.publish", "roll.claim",
+                     "roll.objection", "roll.claim_accepted", "roll.objection_accepted",
+                     "roll.finalise"]
+
+
+def test_a_final_roll_cannot_change_even_by_sql(ctx, units, staff, bilha_roll):
+    approved(units["BLK-BILHA"])
+    rolls.freeze(staff["ro"], bilha_roll.id)
+    rolls.publish(staff["ro"], bilha_roll.id, CUT_OFF, today=CUT_OFF)
+    rolls.finalise(staff["ro"], bilha_roll.id, today=CUT_OFF + timedelta(days=1))
+    db.session.flush()
+    for statement in (f"UPDATE roll_entry SET full_name = 'x' WHERE roll_id = {bilha_roll.id}",
+                      f"DELETE FROM roll_entry WHERE roll_id = {bilha_roll.id}",
+                      f"UPDATE roll SET title = 'x' WHERE id = {bilha_roll.id}"):
+        with pytest.raises((IntegrityError, DBAPIError), match="final roll"):
+            with db.session.begin_nested():
+                db.session.execute(text(statement))
+
+
+def test_only_a_returning_officer_in_scope_runs_a_roll(ctx, units, staff, bilha_roll):
+    for who in ("district", "bilha", "division", "enroller"):
+        with pytest.raises(NotFound):
+            rolls.freeze(staff[who], bilha_roll.id)
+    with pytest.raises(NotFound):
+        rolls.create(staff["ro"], units["DIST-RAIPUR"], CUT_OFF, "x")
+
+
+@pytest.fixture
+def hostile_roll(ctx, units, staff, bilha_roll):
+    approved(units["BLK-BILHA"], full_name="=HYPERLINK(\"http://evil\")", booth_no="7",
+             relative_name="+CMD|' /C calc'!A0")
+    approved(units["BLK-BILHA"], full_name="प्रियंका त्रिपाठी", booth_no="7")
+    rolls.freeze(staff["ro"], bilha_roll.id)
+    return bilha_roll
+
+
+def test_csv_export_is_safe_and_its_audit_event_and_manifest_match_the_bytes(
+        ctx, staff, hostile_roll):
+    made = roll_exports.export(staff["ro"], hostile_roll, "csv")
+    body = made.path.read_bytes()
+    rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
+    assert rows[0][0] == "बूथ / Booth" and len(rows) == 3 == made.rows + 1
+    assert all(not cell.startswith(("=", "+", "-", "@")) for row in rows for cell in row)
+    assert "'=HYPERLINK(\"http://evil\")" in [row[3] for row in rows]
+    digest = hashlib.sha256(body).hexdigest()
+    event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "roll.export")).one()
+    details = json.loads(event.details)
+    assert details["sha256"] == digest == made.sha256 == made.manifest["sha256"]
+    assert details["rows"] == made.manifest["rows"] == 2
+    assert made.manifest["audit"]["seq"] >= event.seq
+    made.path.unlink()
+
+
+def test_xlsx_export_writes_text_not_formulas(ctx, staff, hostile_roll):
+    made = roll_exports.export(staff["ro"], hostile_roll, "xlsx")
+    sheet = openpyxl.load_workbook(made.path).active
+    values = [[cell.value for cell in row] for row in sheet.iter_rows()]
+    types = {cell.data_type for row in sheet.iter_rows(min_row=2) for cell in row}
+    assert "f" not in types  # no formula cell anywhere
+    assert "'=HYPERLINK(\"http://evil\")" in [row[3] for row in values]
+    assert "प्रियंका त्रिपाठी" in [row[3] for row in values]
+    made.path.unlink()
+
+
+def test_a_checkpoint_is_signed_at_export_when_the_key_exists(ctx, app, staff, hostile_roll,
+                                                              tmp_path):
+    from backoffice.audit.verify import new_key, verify_checkpoint
+
+    app.config["AUDIT_SIGNING_KEY"] = str(tmp_path / "key.pem")
+    new_key(tmp_path / "key.pem")
+    made = roll_exports.export(staff["ro"], hostile_roll, "csv")
+    checkpoint = made.manifest["audit"]["checkpoint"]
+    assert verify_checkpoint(db.session, checkpoint).ok
+    made.path.unlink()
+
+
+def test_members_table_unchanged_by_export(ctx, staff, hostile_roll):
+    before = db.session.scalar(select(Member.full_name).where(Member.booth_no == "7")
+                               .order_by(Member.id))
+    roll_exports.export(staff["ro"], hostile_roll, "csv").path.unlink()
+    assert db.session.scalar(select(Member.full_name).where(Member.booth_no == "7")
+                             .order_by(Member.id)) == before
