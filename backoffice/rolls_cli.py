@@ -103,3 +103,38 @@ def export(login, roll_id, kind, out):
     manifest = target.with_name(target.name + ".manifest.json")
     manifest.write_text(roll_exports.manifest_json(made.manifest), encoding="utf-8")
     click.echo(f"{made.rows} rows written to {target} (sha256 {made.sha256}); manifest {manifest}")
+
+
+@click.group("members")
+def members_cli() -> None:
+    """Members in bulk: the paper-form backlog."""
+
+
+@members_cli.command("import")
+@ACTOR
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--unit", "unit_code", required=True, help="Block or district code.")
+@click.option("--receipt-books", required=True, help="Receipt book numbers of these forms.")
+@click.option("--commit", "do_commit", is_flag=True,
+              help="Commit the valid rows after the check (default: dry run only).")
+@click.option("--problems", type=click.Path(dir_okay=False),
+              help="Write the refused rows with their reasons to this CSV.")
+@with_appcontext
+def import_members(login, path, unit_code, receipt_books, do_commit, problems):
+    """Check a CSV or XLSX of paper forms (dry run), and with --commit import it."""
+    from backoffice.services import imports
+
+    actor = _actor(login)
+    unit = db.session.scalar(select(Unit).where(Unit.code == unit_code))
+    source = Path(path)
+    batch = _run(lambda: imports.upload(actor, unit, source.read_bytes(), source.name,
+                                        receipt_books))
+    batch = _run(lambda: imports.check(actor, batch.id))
+    click.echo(f"Batch {batch.id}: {batch.total_rows} rows, {batch.valid_rows} valid, "
+               f"{batch.rejected_rows} refused.")
+    if problems:
+        Path(problems).write_text(imports.problems_csv(batch), encoding="utf-8")
+        click.echo(f"Refused rows and reasons: {problems}")
+    if do_commit:
+        written = _run(lambda: imports.commit(actor, batch.id))
+        click.echo(f"Committed {written} members (channel paper).")

@@ -114,3 +114,9 @@ AUDIT_REPORT_DAYS = 7
 
 # Rolls: a single PDF holds at most this many lines (bigger rolls: one PDF per booth, zipped).
 ROLL_PDF_MAX_LINES = 60000
+
+# Paper-form imports: "otp" (imported members verify their phone like anyone) or
+# "paper_evidence" (the block president may approve them on the paper form).
+PAPER_APPROVAL = "otp"
+# Run import checks and commits in a background thread (off: in the request, as tests do).
+IMPORT_IN_BACKGROUND = True

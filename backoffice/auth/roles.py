@@ -18,6 +18,7 @@ MEMBER_EDIT = "member.edit"
 MEMBER_VERIFY = "member.verify_phone"
 MEMBER_APPROVE = "member.approve"  # approve and reject
 MEMBER_REVOKE = "member.revoke"
+MEMBER_IMPORT = "member.import"  # bring in a file of paper forms
 STAFF_VIEW = "staff.view"
 STAFF_MANAGE = "staff.manage"
 UNIT_VIEW = "unit.view"
@@ -30,8 +31,8 @@ TARGET_MANAGE = "target.manage"
 _ALL = frozenset(
     {
         DASHBOARD_VIEW, MEMBER_VIEW, MEMBER_VIEW_PII, MEMBER_CREATE, MEMBER_EDIT, MEMBER_VERIFY,
-        MEMBER_APPROVE, MEMBER_REVOKE, STAFF_VIEW, STAFF_MANAGE, UNIT_VIEW, UNIT_MANAGE,
-        AUDIT_VIEW, ROLL_MANAGE, ROLL_CLAIM, TARGET_MANAGE,
+        MEMBER_APPROVE, MEMBER_REVOKE, MEMBER_IMPORT, STAFF_VIEW, STAFF_MANAGE, UNIT_VIEW,
+        UNIT_MANAGE, AUDIT_VIEW, ROLL_MANAGE, ROLL_CLAIM, TARGET_MANAGE,
     }
 )
 
@@ -43,13 +44,14 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "district_president": frozenset(
         {
             DASHBOARD_VIEW, MEMBER_VIEW, MEMBER_VIEW_PII, MEMBER_EDIT, MEMBER_REVOKE, STAFF_VIEW,
-            STAFF_MANAGE, UNIT_VIEW, AUDIT_VIEW, TARGET_MANAGE, ROLL_CLAIM,
+            STAFF_MANAGE, UNIT_VIEW, AUDIT_VIEW, TARGET_MANAGE, ROLL_CLAIM, MEMBER_IMPORT,
         }
     ),
     "block_president": frozenset(
         {
             DASHBOARD_VIEW, MEMBER_VIEW, MEMBER_VIEW_PII, MEMBER_CREATE, MEMBER_EDIT,
             MEMBER_VERIFY, MEMBER_APPROVE, STAFF_VIEW, STAFF_MANAGE, UNIT_VIEW, ROLL_CLAIM,
+            MEMBER_IMPORT,
         }
     ),
     "enroller": frozenset(

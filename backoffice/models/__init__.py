@@ -2,6 +2,7 @@
 
 from backoffice.models.audit import GENESIS, AuditEvent, AuditHead
 from backoffice.models.base import Base, utcnow
+from backoffice.models.imports import ImportBatch, ImportProblem
 from backoffice.models.members import CHANNELS, GENDERS, RELATIONS, STATUSES, Member
 from backoffice.models.rolls import ROLL_STATES, Roll, RollClaim, RollEntry
 from backoffice.models.staff import ROLES, RoleAssignment, StaffUser
@@ -11,6 +12,8 @@ from backoffice.models.verification import PhoneRecord, PhoneVerification, SmsSt
 
 __all__ = [
     "GENESIS",
+    "ImportBatch",
+    "ImportProblem",
     "AuditEvent",
     "AuditHead",
     "CHANNELS",

@@ -67,6 +67,9 @@ class Member(Base):
     status_reason: Mapped[str | None] = mapped_column(Text)
 
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"), index=True)
+    # Members from a paper-form import carry their batch (uploader, receipt books, file hash).
+    import_batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batch.id"),
+                                                        index=True)
     verified_at: Mapped[datetime | None]
     verified_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
     approved_at: Mapped[datetime | None]

@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, update
+from sqlalchemy import and_, or_, select, update
 
 from backoffice import audit
 from backoffice.auth.roles import MEMBER_APPROVE, MEMBER_REVOKE, MEMBER_VERIFY
@@ -60,6 +61,15 @@ class Outcome:
     refused: dict[int, object] = field(default_factory=dict)  # id -> message
 
 
+def _from_states(action: str, transition: Transition):
+    """The states a member may take this step from. With PAPER_APPROVAL = "paper_evidence",
+    a block president may approve a paper-form member on the form itself, before any SMS."""
+    allowed = Member.status.in_(transition.sources)
+    if action == "approve" and current_app.config["PAPER_APPROVAL"] == "paper_evidence":
+        return or_(allowed, and_(Member.channel == "paper", Member.status == "recorded"))
+    return allowed
+
+
 def clean_reason(reason: str | None, required: bool) -> str | None:
     text = " ".join((reason or "").split())
     if required and not text:
@@ -88,7 +98,7 @@ def apply(actor, action: str, member_ids: Iterable[int], reason: str | None = No
     reason = clean_reason(reason, transition.reason_required)
     scope = member_filter(actor, transition.permission)
     before = dict(db.session.execute(select(Member.id, Member.status).where(
-        Member.id.in_(ids), Member.status.in_(transition.sources), scope)).all())
+        Member.id.in_(ids), _from_states(action, transition), scope)).all())
     now = utcnow()
     values = {"status": transition.target, f"{transition.stamp}_at": now,
               f"{transition.stamp}_by_id": actor.id, "updated_at": now}
@@ -96,7 +106,7 @@ def apply(actor, action: str, member_ids: Iterable[int], reason: str | None = No
         values["status_reason"] = reason
     moved = db.session.execute(
         update(Member)
-        .where(Member.id.in_(ids), Member.status.in_(transition.sources), scope)
+        .where(Member.id.in_(ids), _from_states(action, transition), scope)
         .values(**values)
         .returning(Member.id, Member.block_id),
         execution_options={"synchronize_session": False, "audited": True},

@@ -13,6 +13,7 @@ from backoffice.models import AuditEvent, Member, RoleAssignment, Roll, StaffUse
 from backoffice.views.audit import AuditEventView
 from backoffice.views.audit_reports import AuditReportsView
 from backoffice.views.dashboard import DashboardView
+from backoffice.views.imports import ImportView
 from backoffice.views.members import ApprovalQueueView, MemberView
 from backoffice.views.roles import RoleAssignmentView
 from backoffice.views.rolls import ClaimsView, RollView
@@ -37,6 +38,7 @@ def init_admin(app: Flask) -> Admin:
     admin.add_view(UnitView(Unit, name=_l("Units"), endpoint="units"))
     admin.add_view(AuditEventView(AuditEvent, name=_l("Audit log"), endpoint="audit"))
     admin.add_view(AuditReportsView(name=_l("Audit reports"), endpoint="audit_reports"))
+    admin.add_view(ImportView(name=_l("Paper imports"), endpoint="imports"))
     admin.add_view(RollView(Roll, name=_l("Rolls"), endpoint="rolls"))
     admin.add_view(ClaimsView(name=_l("Claims and objections"), endpoint="claims"))
     return admin

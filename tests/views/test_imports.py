@@ -1,0 +1,71 @@
+"""Paper imports through the screens and the command line."""
+
+import io
+
+from sqlalchemy import func, select
+
+from backoffice.extensions import db
+from backoffice.models import ImportBatch, Member
+from tests.services.test_imports import GOOD, csv_bytes, with_
+
+
+def upload(b, units, data, name="forms.csv"):
+    return b.client.post("/admin/imports/", data={
+        "csrf_token": b.csrf_token("/admin/imports/"), "unit_id": units["DIST-BILASPUR"].id,
+        "receipt_books": "101-105", "file": (io.BytesIO(data), name)},
+        content_type="multipart/form-data")
+
+
+def test_upload_check_and_commit_from_the_screens(app, browser, staff, units):
+    b = browser(staff["district"])
+    response = upload(b, units, csv_bytes([GOOD, with_(c0="", c6="")]))
+    assert "/admin/imports/batch/?id=" in response.headers["Location"]
+    batch = db.session.scalar(select(ImportBatch))
+    page = b.get(f"/admin/imports/batch/?id={batch.id}").get_data(as_text=True)
+    assert "<option selected>नाम</option>" in page  # the column guessed from its heading
+    url = f"/admin/imports/run/?id={batch.id}"
+    b.post(url, {"step": "check"}, token_from=f"/admin/imports/batch/?id={batch.id}")
+    progress = b.get(f"/admin/imports/progress/?id={batch.id}").get_json()
+    assert progress["status"] == "checked" and progress["rejected"] == 1
+    problems = b.get(f"/admin/imports/problems/?id={batch.id}").get_data(as_text=True)
+    assert "3,full_name" in problems
+    b.post(url, {"step": "commit"}, token_from=f"/admin/imports/batch/?id={batch.id}")
+    assert db.session.scalar(select(func.count()).select_from(Member)) == 1
+
+
+def test_imports_are_scoped_and_closed_to_enrollers(app, browser, staff, units):
+    b = browser(staff["district"])
+    upload(b, units, csv_bytes([GOOD]))
+    batch = db.session.scalar(select(ImportBatch))
+    assert browser(staff["other_district"]).get(
+        f"/admin/imports/batch/?id={batch.id}").status_code == 404
+    assert browser(staff["enroller"]).get("/admin/imports/").status_code == 403
+
+
+def test_a_check_runs_in_a_background_thread_and_reports_progress(app, browser, staff, units):
+    """The web worker returns at once; the thread does the work and records the outcome."""
+    from backoffice.services import import_jobs
+
+    b = browser(staff["district"])
+    upload(b, units, csv_bytes([GOOD, with_(c0="", c6="")]))
+    batch = db.session.scalar(select(ImportBatch))
+    app.config["IMPORT_IN_BACKGROUND"] = True
+    with app.test_request_context():
+        thread = import_jobs.start(staff["district"].id, batch.id, "check")
+    assert thread is not None
+    thread.join(30)
+    progress = b.get(f"/admin/imports/progress/?id={batch.id}").get_json()
+    assert (progress["status"], progress["valid"], progress["rejected"]) == ("checked", 1, 1)
+
+
+def test_the_cli_checks_and_commits(app, staff, units, tmp_path):
+    source = tmp_path / "forms.csv"
+    source.write_bytes(csv_bytes([GOOD, with_(c5="123", c6="")]))
+    problems = tmp_path / "problems.csv"
+    result = app.test_cli_runner().invoke(args=[
+        "members", "import", "--as", staff["district"].email, str(source), "--unit",
+        "DIST-BILASPUR", "--receipt-books", "101", "--problems", str(problems), "--commit"])
+    assert result.exit_code == 0, result.output
+    assert "2 rows, 1 valid, 1 refused" in result.output
+    assert "3,mobile" in problems.read_text(encoding="utf-8-sig")
+    assert db.session.scalar(select(func.count()).select_from(Member)) == 1
