@@ -120,3 +120,7 @@ ROLL_PDF_MAX_LINES = 60000
 PAPER_APPROVAL = "otp"
 # Run import checks and commits in a background thread (off: in the request, as tests do).
 IMPORT_IN_BACKGROUND = True
+
+# The drive: the state aims to finish by DRIVE_AIM; the party's deadline is DRIVE_DEADLINE.
+DRIVE_AIM = "2027-02-28"
+DRIVE_DEADLINE = "2027-03-31"

@@ -7,6 +7,7 @@ from backoffice.models.members import CHANNELS, GENDERS, RELATIONS, STATUSES, Me
 from backoffice.models.rolls import ROLL_STATES, Roll, RollClaim, RollEntry
 from backoffice.models.staff import ROLES, RoleAssignment, StaffUser
 from backoffice.models.tallies import MemberTally
+from backoffice.models.targets import MemberDaily, UnitTarget
 from backoffice.models.units import LEVELS, Unit, level_depth
 from backoffice.models.verification import PhoneRecord, PhoneVerification, SmsStatusEvent
 
@@ -24,7 +25,9 @@ __all__ = [
     "STATUSES",
     "Base",
     "Member",
+    "MemberDaily",
     "MemberTally",
+    "UnitTarget",
     "PhoneRecord",
     "PhoneVerification",
     "ROLL_STATES",

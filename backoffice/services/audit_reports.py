@@ -41,19 +41,30 @@ def _ist(column, pattern: str):
     return func.strftime(pattern, column, f"+{IST_MINUTES} minutes")
 
 
-def _scope(user, window: Window):
-    return and_(member_filter(user, AUDIT_VIEW), Member.created_at >= window.since,
+def _scope(user, window: Window, permission: str = AUDIT_VIEW):
+    return and_(member_filter(user, permission), Member.created_at >= window.since,
                 Member.created_at < window.until)
 
 
-def signups_per_enroller(user, window: Window, *, by: str = "day", limit: int = 200):
-    """(enroller id, name, IST bucket, signups), busiest first."""
-    bucket = _ist(Member.created_at, "%Y-%m-%d" if by == "day" else "%Y-%m-%d %H:00")
+def signups_per_enroller(user, window: Window, *, by: str = "day", limit: int = 200,
+                         permission: str = AUDIT_VIEW):
+    """(enroller id, name, IST bucket, signups), busiest first; by "week": one row each."""
+    patterns = {"day": "%Y-%m-%d", "hour": "%Y-%m-%d %H:00"}
+    if by == "week":  # the whole window in one bucket: a leaderboard
+        bucket = func.min(_ist(Member.created_at, "%Y-%m-%d"))
+        count = func.count().label("signups")
+        return db.session.execute(
+            select(Member.recorded_by_id, StaffUser.full_name, bucket.label("bucket"), count)
+            .join(StaffUser, StaffUser.id == Member.recorded_by_id)
+            .where(_scope(user, window, permission))
+            .group_by(Member.recorded_by_id, StaffUser.full_name)
+            .order_by(count.desc()).limit(limit)).all()
+    bucket = _ist(Member.created_at, patterns[by])
     count = func.count().label("signups")
     return db.session.execute(
         select(Member.recorded_by_id, StaffUser.full_name, bucket.label("bucket"), count)
         .join(StaffUser, StaffUser.id == Member.recorded_by_id)
-        .where(_scope(user, window))
+        .where(_scope(user, window, permission))
         .group_by(Member.recorded_by_id, StaffUser.full_name, bucket)
         .order_by(count.desc()).limit(limit)).all()
 

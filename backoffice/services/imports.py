@@ -23,7 +23,7 @@ from pathlib import Path
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, insert, select, text
 
 from backoffice import audit
 from backoffice.auth.roles import MEMBER_IMPORT
@@ -211,6 +211,15 @@ class Checker:
                 "block_id": block.id, "zone_id": zone.id if zone else None}
 
 
+def _use_indexes() -> None:
+    """Within this transaction, look duplicates up by index whatever the planner's
+    statistics say: a commit grows the member table by thousands of rows per chunk
+    before any ANALYZE can see them, and a sequential scan per chunk turns the
+    import quadratic (seen on a fresh database: 0.7 s per chunk and rising)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text("SET LOCAL enable_seqscan = off"))
+
+
 def _chunks(path: Path):
     chunk = []
     for number, row in import_files.rows(path):
@@ -236,6 +245,7 @@ def check(actor, batch_id: int, *, progress: Callable[[int], None] | None = None
     if batch.status in ("committing", "committed"):
         raise ServiceError(_l("This import was already committed."))
     db.session.execute(delete(ImportProblem).where(ImportProblem.batch_id == batch.id))
+    _use_indexes()
     checker = Checker(batch, date.today())
     total = valid = 0
     for chunk in _chunks(Path(batch.stored_path)):
@@ -262,6 +272,7 @@ def commit(actor, batch_id: int, *, progress: Callable[[int], None] | None = Non
     batch = _batch_for(actor, batch_id)
     if batch.status != "checked":
         raise ServiceError(_l("Run the check (dry run) first."))
+    _use_indexes()
     checker, now, written, seen = Checker(batch, date.today()), utcnow(), 0, 0
     first_id = None
     for chunk in _chunks(Path(batch.stored_path)):

@@ -18,6 +18,7 @@ from backoffice.views.members import ApprovalQueueView, MemberView
 from backoffice.views.roles import RoleAssignmentView
 from backoffice.views.rolls import ClaimsView, RollView
 from backoffice.views.staff import StaffView
+from backoffice.views.targets import TargetView
 from backoffice.views.units import UnitView
 
 TRANSLATIONS = Path(__file__).resolve().parent.parent / "translations"
@@ -39,6 +40,7 @@ def init_admin(app: Flask) -> Admin:
     admin.add_view(AuditEventView(AuditEvent, name=_l("Audit log"), endpoint="audit"))
     admin.add_view(AuditReportsView(name=_l("Audit reports"), endpoint="audit_reports"))
     admin.add_view(ImportView(name=_l("Paper imports"), endpoint="imports"))
+    admin.add_view(TargetView(name=_l("Targets"), endpoint="targets"))
     admin.add_view(RollView(Roll, name=_l("Rolls"), endpoint="rolls"))
     admin.add_view(ClaimsView(name=_l("Claims and objections"), endpoint="claims"))
     return admin
