@@ -8,7 +8,7 @@ from sqlalchemy import delete, select
 
 from backoffice import create_app
 from backoffice.extensions import db
-from backoffice.models import Member, MemberTally, RoleAssignment, StaffUser, Unit
+from backoffice.models import Member, MemberDaily, MemberTally, RoleAssignment, StaffUser, Unit
 from backoffice.services import workflow
 from backoffice.services.errors import ServiceError, ValidationError
 from tests import factories
@@ -160,6 +160,7 @@ def _remove_race_fixture(created):
     db.session.execute(delete(StaffUser).where(StaffUser.id.in_(created["users"])),
                        execution_options=cleanup)
     db.session.execute(delete(MemberTally).where(MemberTally.block_id.in_(created["units"])))
+    db.session.execute(delete(MemberDaily).where(MemberDaily.block_id.in_(created["units"])))
     units = db.session.scalars(select(Unit).where(Unit.id.in_(created["units"]))).all()
     for unit in sorted(units, key=lambda u: -len(u.path)):  # children first
         db.session.delete(unit)
