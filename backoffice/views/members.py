@@ -6,6 +6,7 @@ from flask_admin.contrib.sqla.filters import DateTimeBetweenFilter, FilterEqual
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from markupsafe import Markup
 from sqlalchemy import and_, or_
 
 from backoffice.auth.roles import MEMBER_APPROVE, MEMBER_VIEW, MEMBER_VIEW_PII
@@ -40,7 +41,13 @@ def scoped_block_options():
 
 
 def _membership_no(view, context, model, name):
-    return format_membership_no(model.id)
+    """The number, as the link to the member: one big tap target on a phone, and
+    cheaper to draw than Flask-Admin's three icons per row."""
+    number = format_membership_no(model.id)
+    if context is None:  # exports and the details page: the number only
+        return number
+    return Markup('<a href="{}">{}</a>').format(view.get_url(".details_view", id=model.id),
+                                                number)
 
 
 def _pii(masker):
@@ -56,6 +63,7 @@ class MemberView(AuditedExportMixin, VerifyMixin, MemberFormMixin, DecisionsMixi
     permission = MEMBER_VIEW
     export_noun = "member"
     can_view_details = True
+    column_display_actions = False  # the membership number links to the member
     column_list = (
         "id", "full_name", "relative_name", "block_id", "booth_no", "mobile", "status",
         "channel", "created_at",
@@ -114,7 +122,8 @@ class MemberView(AuditedExportMixin, VerifyMixin, MemberFormMixin, DecisionsMixi
         "revoked_at": date_column,
         "date_of_birth": date_column,
     }
-    column_formatters_detail = column_formatters
+    column_formatters_detail = column_formatters | {
+        "id": lambda v, c, m, n: format_membership_no(m.id)}
     column_default_sort = ("id", True)
     column_sortable_list = ("id",)
     # Search is handled by _apply_search below; the list only switches it on.
