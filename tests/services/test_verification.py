@@ -257,3 +257,43 @@ def test_two_concurrent_right_codes_verify_once(make_app):
                 PhoneVerification.member_id == created["member"]))
             db.session.commit()
             _remove_race_fixture(created)
+
+
+def test_send_caps_hold_under_parallel_requests(ctx, app):
+    """Twenty requests at once for one phone: exactly the allowed number get through."""
+    import threading
+
+    from backoffice import ratelimits
+
+    results, start = [], threading.Barrier(20)
+
+    def attempt():
+        with app.app_context():
+            start.wait(5)
+            results.append(ratelimits.hit("otp-phone", "+919812345678", "5/hour"))
+
+    threads = [threading.Thread(target=attempt) for _ in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert sorted(results) == [False] * 15 + [True] * 5
+
+
+@pytest.mark.skipif(not __import__("os").environ.get("BACKOFFICE_TEST_REDIS_URL"),
+                    reason="set BACKOFFICE_TEST_REDIS_URL to test Redis")
+def test_code_limits_are_shared_by_two_workers_through_redis(make_app):
+    """Two app instances (two gunicorn workers) count one phone's codes together."""
+    import os
+    import uuid
+
+    from backoffice import ratelimits
+
+    url = os.environ["BACKOFFICE_TEST_REDIS_URL"]
+    apps = [make_app(RATELIMIT_STORAGE_URI=url) for _ in range(2)]
+    phone = f"+9198{uuid.uuid4().int % 10 ** 8:08d}"
+    allowed = []
+    for attempt in range(6):
+        with apps[attempt % 2].app_context():
+            allowed.append(ratelimits.hit("otp-phone", phone, "3/hour"))
+    assert allowed == [True, True, True, False, False, False]
