@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.engine import Connection
 
 from backoffice.audit.events import canonical
@@ -29,21 +29,28 @@ def row_hash(prev_hash: str, event: dict) -> str:
     return hashlib.sha256(b"\x00" + bytes.fromhex(prev_hash) + body).hexdigest()
 
 
-def _reserve(connection: Connection, count: int) -> tuple[int, str]:
-    """Lock the head and reserve ``count`` positions in one statement.
+# Built once: a signup's commit runs them, and building statements costs more than
+# SQLite takes to run them.
+_LOCK = (select(AuditHead.seq, AuditHead.row_hash).where(AuditHead.id == 1)
+         .with_for_update())
+_RESERVE = (update(AuditHead).where(AuditHead.id == 1)
+            .values(seq=AuditHead.seq + bindparam("count"))
+            .returning(AuditHead.seq, AuditHead.row_hash))
+_SET_HEAD = (update(AuditHead).where(AuditHead.id == 1)
+             .values(seq=bindparam("last"), row_hash=bindparam("digest")))
+_APPEND = insert(AuditEvent)
 
-    UPDATE takes the row lock (PostgreSQL; on SQLite the database's write lock)
-    and, under READ COMMITTED, re-reads the newest committed head after any
-    wait, so two writers can never extend the same position.
+
+def _reserve(connection: Connection, count: int) -> tuple[int, str]:
+    """Lock the head row; return the last position and hash before ours.
+
+    PostgreSQL: SELECT ... FOR UPDATE (a row lock; READ COMMITTED re-reads the
+    newest head after any wait). SQLite: an UPDATE ... RETURNING takes the
+    database's write lock as it reads.
     """
-    if connection.dialect.name == "postgresql":  # a row lock, without a new row version
-        return tuple(connection.execute(
-            select(AuditHead.seq, AuditHead.row_hash).where(AuditHead.id == 1)
-            .with_for_update()).one())
-    last, prev = connection.execute(
-        update(AuditHead).where(AuditHead.id == 1)
-        .values(seq=AuditHead.seq + count)
-        .returning(AuditHead.seq, AuditHead.row_hash)).one()
+    if connection.dialect.name == "postgresql":
+        return tuple(connection.execute(_LOCK).one())
+    last, prev = connection.execute(_RESERVE, {"count": count}).one()
     return last - count, prev
 
 
@@ -56,7 +63,6 @@ def append(connection: Connection, events: list[dict]) -> int:
         row = dict(event, seq=seq, prev_hash=prev)
         row["row_hash"] = prev = row_hash(prev, row)
         rows.append(row)
-    connection.execute(insert(AuditEvent), rows)
-    connection.execute(update(AuditHead).where(AuditHead.id == 1)
-                       .values(seq=seq, row_hash=prev))
+    connection.execute(_APPEND, rows)
+    connection.execute(_SET_HEAD, {"last": seq, "digest": prev})
     return seq
