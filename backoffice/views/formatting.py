@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import g
+from flask import g, has_request_context
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -39,13 +39,18 @@ def date_column(view, context, model, name):
 
 
 def status_label(status: str) -> str:
-    labels = {
-        "recorded": _("Recorded"),
-        "phone_verified": _("Phone verified"),
-        "approved": _("Approved"),
-        "rejected": _("Rejected"),
-        "revoked": _("Revoked"),
-    }
+    """Translated once per request: a list page asks fifty times."""
+    labels = g.get("_status_labels") if has_request_context() else None
+    if labels is None:
+        labels = {
+            "recorded": _("Recorded"),
+            "phone_verified": _("Phone verified"),
+            "approved": _("Approved"),
+            "rejected": _("Rejected"),
+            "revoked": _("Revoked"),
+        }
+        if has_request_context():
+            g._status_labels = labels
     return labels.get(status, status)
 
 

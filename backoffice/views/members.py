@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask import g
 from flask_admin.contrib.sqla.filters import DateTimeBetweenFilter, FilterEqual
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -46,14 +47,18 @@ def _membership_no(view, context, model, name):
     number = format_membership_no(model.id)
     if context is None:  # exports and the details page: the number only
         return number
-    return Markup('<a href="{}">{}</a>').format(view.get_url(".details_view", id=model.id),
-                                                number)
+    base = g.get("_details_url")
+    if base is None:  # url_for once per page, not once per row
+        base = g._details_url = view.get_url(".details_view")
+    return Markup('<a href="{}?id={}">{}</a>').format(base, model.id, number)
 
 
 def _pii(masker):
     def format_pii(view, context, model, name):
         value = getattr(model, name)
-        return value if has_permission(current_user, MEMBER_VIEW_PII) else masker(value)
+        if "_sees_pii" not in g:
+            g._sees_pii = has_permission(current_user, MEMBER_VIEW_PII)
+        return value if g._sees_pii else masker(value)
 
     return format_pii
 
