@@ -36,6 +36,7 @@ from backoffice.services import members as member_service
 from backoffice.services import verification
 from backoffice.services.errors import ValidationError
 from backoffice.views.base import choices
+from backoffice.views.member_forms import gender_field, relation_field
 
 bp = Blueprint("join", __name__)
 SESSION_KEY = "join_member"
@@ -44,12 +45,10 @@ SESSION_KEY = "join_member"
 class JoinForm(FlaskForm):
     block_id = SelectField(_l("Your block"), coerce=lambda v: int(v) if v else None)
     full_name = StringField(_l("Your full name"), validators=[DataRequired(), Length(max=150)])
-    relation = SelectField(_l("Relation"), choices=choices([("father", _l("Father")),
-                                                            ("husband", _l("Husband"))]))
+    relation = relation_field()
     relative_name = StringField(_l("Father's / husband's name"),
                                 validators=[DataRequired(), Length(max=150)])
-    gender = SelectField(_l("Gender"), choices=choices(
-        [("female", _l("Female")), ("male", _l("Male")), ("other", _l("Other"))]))
+    gender = gender_field()
     date_of_birth = DateField(_l("Date of birth"), validators=[DataRequired()])
     mobile = StringField(_l("Your mobile number"), validators=[DataRequired(), Length(max=24)],
                          render_kw={"inputmode": "tel", "autocomplete": "tel"})

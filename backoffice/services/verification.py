@@ -60,10 +60,8 @@ def send_code(member: Member, *, actor=None, ip: str = "", locale: str = "hi") -
     if member.status != "recorded":
         raise ServiceError(_l("This member's phone is already verified."))
     now = utcnow()
-    wait = wait_seconds(member.mobile, now)
-    if wait:
-        return Result(False, _l("Too many wrong codes for this number. Try again in "
-                                "%(n)s seconds.", n=wait), wait)
+    if waiting := _must_wait(member.mobile, now):
+        return waiting
     verification = _pending(member)
     if verification is not None and (verification.phone != member.mobile
                                      or verification.expires_at <= now):
@@ -81,6 +79,15 @@ def send_code(member: Member, *, actor=None, ip: str = "", locale: str = "hi") -
     if not _within_limits(member.mobile, actor, ip):
         return Result(False, sms.REASONS["too_many"])
     return _deliver(member, verification, actor=actor, locale=locale, now=now)
+
+
+def _must_wait(phone: str, now) -> Result | None:
+    """The answer while a phone is serving a wait for wrong codes, else None."""
+    wait = wait_seconds(phone, now)
+    if not wait:
+        return None
+    return Result(False, _l("Too many wrong codes for this number. Try again in %(n)s seconds.",
+                            n=wait), wait)
 
 
 def _within_limits(phone: str, actor, ip: str) -> bool:
@@ -133,10 +140,8 @@ def check_code(member: Member, code: str, *, actor=None) -> Result:
     if len(code) != CODE_DIGITS or not code.isascii() or not code.isdigit():
         return Result(False, _l("Enter the 6-digit code, using the digits 0-9."))
     now = utcnow()
-    wait = wait_seconds(member.mobile, now)
-    if wait:
-        return Result(False, _l("Too many wrong codes for this number. Try again in "
-                                "%(n)s seconds.", n=wait), wait)
+    if waiting := _must_wait(member.mobile, now):
+        return waiting
     verification = _pending(member)
     if verification is None or verification.phone != member.mobile:
         return Result(False, sms.REASONS["expired"])

@@ -25,15 +25,23 @@ def _coerce_optional_int(value):
     return int(value) if value not in (None, "", "None") else None
 
 
+def relation_field() -> SelectField:
+    return SelectField(_l("Relation"), choices=choices([("father", _l("Father")),
+                                                        ("husband", _l("Husband"))]))
+
+
+def gender_field() -> SelectField:
+    return SelectField(_l("Gender"), choices=choices(
+        [("female", _l("Female")), ("male", _l("Male")), ("other", _l("Other"))]))
+
+
 class MemberForm(AdminForm):
     full_name = StringField(_l("Name"), validators=[DataRequired(), Length(max=150)],
                             render_kw={"autocomplete": "off"})
-    relation = SelectField(_l("Relation"), choices=choices([("father", _l("Father")),
-                                                            ("husband", _l("Husband"))]))
+    relation = relation_field()
     relative_name = StringField(_l("Father's / husband's name"),
                                 validators=[DataRequired(), Length(max=150)])
-    gender = SelectField(_l("Gender"), choices=choices(
-        [("female", _l("Female")), ("male", _l("Male")), ("other", _l("Other"))]))
+    gender = gender_field()
     date_of_birth = DateField(_l("Date of birth"), validators=[DataRequired()])
     mobile = StringField(_l("Mobile"), validators=[DataRequired(), Length(max=24)],
                          render_kw={"inputmode": "tel", "autocomplete": "off"})
