@@ -6,10 +6,10 @@ way (10,00,000) in English too; Babel's "hi" locale already does.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from flask import Blueprint, Flask, current_app, has_request_context, redirect, request, session
-from flask_babel import format_date, format_datetime, format_decimal, get_locale
+from flask_babel import format_decimal, get_locale
 from flask_login import current_user
 
 from backoffice.extensions import babel, db
@@ -60,13 +60,20 @@ def indian_number(value: int | float | None) -> str:
     return "" if value is None else format_decimal(value)
 
 
+IST = timedelta(hours=5, minutes=30)  # India keeps one offset all year
+
+
 def short_date(value: date | datetime | None) -> str:
-    """dd/mm/yyyy, as on Indian forms; datetimes are shown in IST."""
+    """dd/mm/yyyy, as on Indian forms; datetimes (naive UTC) are shown in IST.
+
+    Plain arithmetic, not Babel's time-zone machinery: a list page formats a
+    date per row, and the digits are the same in both languages.
+    """
     if value is None:
         return ""
     if isinstance(value, datetime):
-        return format_datetime(value, "dd/MM/yyyy HH:mm")
-    return format_date(value, "dd/MM/yyyy")
+        return (value + IST).strftime("%d/%m/%Y %H:%M")
+    return value.strftime("%d/%m/%Y")
 
 
 def init_app(app: Flask) -> None:

@@ -20,11 +20,12 @@ def unit_name(unit_id: int | None) -> str:
     if unit_id is None:
         return ""
     names = g.get("_unit_names")
-    if names is None:
+    if names is None:  # in the page's language, resolved once
+        hindi = current_language() == "hi"
         rows = db.session.execute(select(Unit.id, Unit.name_en, Unit.name_hi)).all()
-        names = g._unit_names = {row.id: (row.name_en, row.name_hi) for row in rows}
-    name_en, name_hi = names.get(unit_id, ("", ""))
-    return name_hi if current_language() == "hi" and name_hi else name_en
+        names = g._unit_names = {row.id: (row.name_hi if hindi and row.name_hi
+                                          else row.name_en) for row in rows}
+    return names.get(unit_id, "")
 
 
 def unit_column(attribute: str):
