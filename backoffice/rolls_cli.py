@@ -98,6 +98,8 @@ def export(login, roll_id, kind, out):
     actor = _actor(login)
     roll = _run(lambda: rolls.roll_for(actor, roll_id))
     made = roll_exports.export(actor, roll, kind)
+    db.session.commit()  # the export's audit event, before the file is handed over
+    roll_exports.sign(roll, made)
     target = Path(out)
     shutil.move(made.path, target)
     manifest = target.with_name(target.name + ".manifest.json")

@@ -102,6 +102,8 @@ def report(admin, roll, args) -> None:
         before = rss_mb()
         started = time.perf_counter()
         made = roll_exports.export(admin, roll, "csv")
+        db.session.commit()
+        roll_exports.sign(roll, made)
         app_times.append(time.perf_counter() - started)
         growth.append(peak_mb() - before)
         made.path.unlink()
@@ -124,6 +126,7 @@ def report(admin, roll, args) -> None:
         db.session.commit()
         before, started = rss_mb(), time.perf_counter()
         made = roll_exports.export(admin, subset, kind)
+        db.session.commit()
         seconds = time.perf_counter() - started
         print(f"{kind}: {made.rows:,} rows in {seconds:.1f} s = {made.rows / seconds:,.0f} "
               f"rows/s, file {made.path.stat().st_size / 1e6:.1f} MB, "

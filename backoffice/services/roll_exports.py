@@ -41,9 +41,10 @@ class Export:
     path: Path
     rows: int
     sha256: str
-    manifest: dict
     media_type: str
     filename: str
+    details: dict
+    manifest: dict | None = None  # set by sign(), after the caller committed the event
 
 
 def _order():
@@ -158,7 +159,11 @@ _WRITERS = {
 
 
 def export(actor, roll: Roll, kind: str) -> Export:
-    """Write, hash, audit, checkpoint: the file is handed out only after all four."""
+    """Write the file to a temporary path, hash it and record its audit event.
+
+    The caller commits (which chains the event), then calls sign() for the
+    manifest, and only then hands the file out.
+    """
     writer, media_type, suffix = _WRITERS[kind]
     handle = tempfile.NamedTemporaryFile(prefix=f"roll-{roll.id}-", suffix=f".{suffix}",
                                          delete=False)
@@ -169,10 +174,8 @@ def export(actor, roll: Roll, kind: str) -> Export:
                "status": roll.status, "cut_off": roll.cut_off.isoformat()}
     audit.record("roll.export", entity_type="roll", entity_id=roll.id, unit_id=roll.unit_id,
                  actor=actor, details=details)
-    db.session.commit()
-    manifest = _manifest(roll, details)
     filename = f"roll-{roll.id}-{roll.status}.{suffix}"
-    return Export(Path(handle.name), rows, digest, manifest, media_type, filename)
+    return Export(Path(handle.name), rows, digest, media_type, filename, details)
 
 
 def _sha256(path: Path) -> str:
@@ -183,8 +186,14 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def sign(roll: Roll, made: Export) -> dict:
+    """The manifest: what the file is, and the signed audit position that vouches for it
+    (call after the commit that wrote the export's event)."""
+    made.manifest = _manifest(roll, made.details)
+    return made.manifest
+
+
 def _manifest(roll: Roll, details: dict) -> dict:
-    """What the file is, and the signed audit position that vouches for it."""
     unit = db.session.get(Unit, roll.unit_id)
     head = db.session.get(AuditHead, 1)
     manifest = {"roll": roll.id, "title": roll.title, "unit": unit.code,

@@ -133,9 +133,11 @@ class RollView(ScopedModelView):
         try:
             made = roll_exports.export(current_user, roll, kind)
         except ValueError as error:  # a single PDF too big: use the per-booth ZIP
+            db.session.rollback()
             flash(str(error), "error")
             return redirect(url_for(".details_view", id=roll.id))
-        _keep_manifest(made.manifest, roll.id)
+        db.session.commit()  # the export's audit event, before a byte leaves
+        _keep_manifest(roll_exports.sign(roll, made), roll.id)
         response = send_file(made.path, mimetype=made.media_type, as_attachment=True,
                              download_name=made.filename)
         response.headers["X-Sadasya-Manifest"] = base64.b64encode(

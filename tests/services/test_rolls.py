@@ -160,9 +160,17 @@ def hostile_roll(ctx, units, staff, bilha_roll):
     return bilha_roll
 
 
+def exported(roll, staff, kind):
+    """As the screens and the command line do: export, commit, sign."""
+    made = roll_exports.export(staff["ro"], roll, kind)
+    db.session.commit()
+    roll_exports.sign(roll, made)
+    return made
+
+
 def test_csv_export_is_safe_and_its_audit_event_and_manifest_match_the_bytes(
         ctx, staff, hostile_roll):
-    made = roll_exports.export(staff["ro"], hostile_roll, "csv")
+    made = exported(hostile_roll, staff, "csv")
     body = made.path.read_bytes()
     rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
     assert rows[0][0] == "बूथ / Booth" and len(rows) == 3 == made.rows + 1
@@ -178,7 +186,7 @@ def test_csv_export_is_safe_and_its_audit_event_and_manifest_match_the_bytes(
 
 
 def test_xlsx_export_writes_text_not_formulas(ctx, staff, hostile_roll):
-    made = roll_exports.export(staff["ro"], hostile_roll, "xlsx")
+    made = exported(hostile_roll, staff, "xlsx")
     sheet = openpyxl.load_workbook(made.path).active
     values = [[cell.value for cell in row] for row in sheet.iter_rows()]
     types = {cell.data_type for row in sheet.iter_rows(min_row=2) for cell in row}
@@ -194,7 +202,7 @@ def test_a_checkpoint_is_signed_at_export_when_the_key_exists(ctx, app, staff, h
 
     app.config["AUDIT_SIGNING_KEY"] = str(tmp_path / "key.pem")
     new_key(tmp_path / "key.pem")
-    made = roll_exports.export(staff["ro"], hostile_roll, "csv")
+    made = exported(hostile_roll, staff, "csv")
     checkpoint = made.manifest["audit"]["checkpoint"]
     assert verify_checkpoint(db.session, checkpoint).ok
     made.path.unlink()
@@ -203,6 +211,6 @@ def test_a_checkpoint_is_signed_at_export_when_the_key_exists(ctx, app, staff, h
 def test_members_table_unchanged_by_export(ctx, staff, hostile_roll):
     before = db.session.scalar(select(Member.full_name).where(Member.booth_no == "7")
                                .order_by(Member.id))
-    roll_exports.export(staff["ro"], hostile_roll, "csv").path.unlink()
+    exported(hostile_roll, staff, "csv").path.unlink()
     assert db.session.scalar(select(Member.full_name).where(Member.booth_no == "7")
                              .order_by(Member.id)) == before
