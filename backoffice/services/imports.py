@@ -330,8 +330,3 @@ def problems_csv(batch: ImportBatch) -> str:
             ImportProblem.batch_id == batch.id).order_by(ImportProblem.row_no)):
         writer.writerow([problem.row_no, problem.field or "", problem.reason])
     return "\ufeff" + buffer.getvalue()
-
-
-def count_members(batch: ImportBatch) -> int:
-    return db.session.scalar(select(func.count()).select_from(Member).where(
-        Member.import_batch_id == batch.id))

@@ -12,7 +12,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from backoffice.auth.roles import TARGET_MANAGE
-from backoffice.auth.scoping import grants_for, unit_in_scope
+from backoffice.auth.scoping import grants_for
 from backoffice.extensions import db
 from backoffice.models import MemberDaily, MemberTally, Unit, UnitTarget, utcnow
 from backoffice.services.errors import NotFound, ValidationError
@@ -115,7 +115,3 @@ def days_left(today: date | None = None) -> dict[str, int]:
                      date.fromisoformat(config["DRIVE_DEADLINE"]))
     return {"aim": (aim - today).days, "deadline": (deadline - today).days,
             "aim_date": aim, "deadline_date": deadline}
-
-
-def in_scope(actor, unit: Unit) -> bool:
-    return unit_in_scope(actor, TARGET_MANAGE, unit)

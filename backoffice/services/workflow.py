@@ -17,7 +17,7 @@ from sqlalchemy import and_, or_, select, update
 
 from backoffice import audit
 from backoffice.auth.roles import MEMBER_APPROVE, MEMBER_REVOKE, MEMBER_VERIFY
-from backoffice.auth.scoping import member_filter, member_in_scope
+from backoffice.auth.scoping import member_filter
 from backoffice.extensions import db
 from backoffice.models import Member, utcnow
 from backoffice.services.errors import ServiceError, ValidationError
@@ -127,12 +127,3 @@ def apply(actor, action: str, member_ids: Iterable[int], reason: str | None = No
                 _REFUSALS[status] if status else _l("No such member in your units."))
     db.session.expire_all()
     return outcome
-
-
-def allowed_actions(actor, member: Member) -> list[str]:
-    """The actions the actor could take on this member now (for buttons)."""
-    return [
-        name for name, transition in TRANSITIONS.items()
-        if member.status in transition.sources
-        and member_in_scope(actor, transition.permission, member)
-    ]

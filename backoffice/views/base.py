@@ -9,7 +9,7 @@ backoffice.auth.scoping.
 
 from __future__ import annotations
 
-from flask import abort, redirect, request, url_for
+from flask import abort, flash, redirect, request, url_for
 from flask_admin import AdminIndexView, BaseView
 from flask_admin.contrib.sqla import ModelView
 from flask_login import current_user
@@ -22,6 +22,7 @@ from backoffice.auth import second_factor
 from backoffice.auth.roles import DASHBOARD_VIEW
 from backoffice.auth.scoping import has_permission
 from backoffice.extensions import db
+from backoffice.services.errors import ServiceError
 from backoffice.services.exports import safe_cell
 
 
@@ -38,6 +39,20 @@ class AdminForm(FlaskForm):
     def __init__(self, formdata=None, obj=None, prefix="", **kwargs):
         self._obj = obj
         super().__init__(formdata=formdata, obj=obj, prefix=prefix, **kwargs)
+
+
+def save_through(write):
+    """Run a service write for a form: commit what it did and return its result, or
+    roll back and flash its message (in the user's language) and return False,
+    which Flask-Admin takes as "show the form again"."""
+    try:
+        result = write()
+    except ServiceError as error:
+        db.session.rollback()
+        flash(str(error.message), "error")
+        return False
+    db.session.commit()
+    return result
 
 
 class BoundedCountQuery(Query):

@@ -20,7 +20,7 @@ from backoffice.extensions import db
 from backoffice.models import RoleAssignment, StaffUser, Unit
 from backoffice.services import staff as staff_service
 from backoffice.services.errors import ServiceError
-from backoffice.views.base import AdminForm, ScopedModelView, choices
+from backoffice.views.base import AdminForm, ScopedModelView, choices, save_through
 from backoffice.views.formatting import unit_column
 
 
@@ -86,15 +86,6 @@ class _WritesThroughService:
             form.user.choices = choices((user.id, user.full_name) for user in _scoped_staff())
         return form
 
-    def _attempt(self, write):
-        try:
-            result = write()
-        except ServiceError as error:
-            db.session.rollback()
-            flash(str(error.message), "error")
-            return False
-        db.session.commit()
-        return result
 
 
 class RoleAssignmentView(_WritesThroughService, ScopedModelView):
@@ -116,11 +107,11 @@ class RoleAssignmentView(_WritesThroughService, ScopedModelView):
 
     def create_model(self, form):
         user = _scoped_staff().filter(StaffUser.id == form.user.data).one_or_none()
-        return self._attempt(lambda: staff_service.assign_role(
+        return save_through(lambda: staff_service.assign_role(
             current_user, _found(user), form.role.data, _scoped_unit(form.unit.data)))
 
     def delete_model(self, model):
-        return self._attempt(lambda: staff_service.remove_role(current_user, model) or True)
+        return save_through(lambda: staff_service.remove_role(current_user, model) or True)
 
 
 class StaffEditForm(AdminForm):
@@ -149,13 +140,13 @@ class StaffCreateMixin(_WritesThroughService):
         return form
 
     def update_model(self, form, model):
-        return self._attempt(lambda: staff_service.update_staff(
+        return save_through(lambda: staff_service.update_staff(
             current_user, model, full_name=form.full_name.data, email=form.email.data,
             mobile=form.mobile.data, active=form.active.data,
             new_password=form.new_password.data))
 
     def create_model(self, form):
-        return self._attempt(lambda: staff_service.create_staff(
+        return save_through(lambda: staff_service.create_staff(
             current_user, full_name=form.full_name.data, email=form.email.data,
             mobile=form.mobile.data, password=form.password.data, role=form.role.data,
             unit=_scoped_unit(form.unit.data)))

@@ -25,7 +25,7 @@ from backoffice.models import AuditEvent, Roll, RollClaim, RollEntry, Unit
 from backoffice.services import roll_exports, rolls
 from backoffice.services.errors import ServiceError
 from backoffice.services.membership_numbers import parse_membership_no
-from backoffice.views.base import AdminForm, ScopedModelView, SecureView, choices
+from backoffice.views.base import AdminForm, ScopedModelView, SecureView, choices, save_through
 from backoffice.views.formatting import date_column, unit_column
 
 
@@ -62,15 +62,9 @@ class RollView(ScopedModelView):
         return form
 
     def create_model(self, form):
-        try:
-            roll = rolls.create(current_user, db.session.get(Unit, form.unit_id.data),
-                                form.cut_off.data, form.title.data)
-        except ServiceError as error:
-            db.session.rollback()
-            flash(str(error.message), "error")
-            return False
-        db.session.commit()
-        return roll
+        return save_through(lambda: rolls.create(
+            current_user, db.session.get(Unit, form.unit_id.data), form.cut_off.data,
+            form.title.data))
 
     def render(self, template, **kwargs):
         roll = kwargs.get("model")

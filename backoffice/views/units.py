@@ -6,6 +6,7 @@ from flask import flash
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from wtforms import SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
@@ -15,7 +16,7 @@ from backoffice.extensions import db
 from backoffice.models import LEVELS, Unit
 from backoffice.services import units as unit_service
 from backoffice.services.errors import ServiceError
-from backoffice.views.base import AdminForm, ScopedModelView, choices
+from backoffice.views.base import AdminForm, ScopedModelView, choices, save_through
 from backoffice.views.formatting import level_label, unit_column
 
 
@@ -101,16 +102,12 @@ class UnitView(ScopedModelView):
         return self._save(write)
 
     def _save(self, write):
-        try:
+        def write_and_flush():
             unit = write()
-            db.session.flush()
-        except ServiceError as error:
-            db.session.rollback()
-            flash(str(error.message), "error")
-            return False
-        except Exception:  # a duplicate code: the unique index refuses it
-            db.session.rollback()
-            flash(_l("This code is already used by another unit."), "error")
-            return False
-        db.session.commit()
-        return unit
+            try:
+                db.session.flush()
+            except IntegrityError:  # the unique index on the code refuses a duplicate
+                raise ServiceError(_l("This code is already used by another unit.")) from None
+            return unit
+
+        return save_through(write_and_flush)
