@@ -2,7 +2,7 @@
 
     # build the two databases first (see generate_members.py), then:
     BACKOFFICE_ENV=development .venv/bin/python benchmarks/member_list.py
-    BACKOFFICE_ENV=development .venv/bin/python benchmarks/member_list.py --repeat 30 \
+    BACKOFFICE_ENV=development .venv/bin/python benchmarks/member_list.py --repeat 100 \
         --small postgresql+psycopg://postgres@127.0.0.1:5432/bench_small \
         --large postgresql+psycopg://postgres@127.0.0.1:5432/bench
     # one database only, with the SQL of one request per case:
@@ -27,8 +27,10 @@ separate Admin at /stock/members (column_default_sort=("id", True), page_size
 page and its real last page (?page=(N-1)//50, OFFSET N-50); and the count
 query alone: ours (BoundedCountQuery, state-wide) and the stock count(*).
 
-Each case gets 3 warm-up requests, then --repeat timed ones; cases run
-round-robin so drift on a shared machine hits them alike. After the warm-ups
+Both databases are opened in one process (an app each) and every case of both
+sizes gets 3 warm-up requests, then --repeat timed ones, all cases of both sizes
+round-robin: drift on a shared machine hits the 10k baseline and the 1M figure
+alike, instead of whichever size ran during a slow spell. After the warm-ups
 the heap is frozen (gc.freeze(), as a server would after start-up): otherwise
 Python's full collections, 60-90 ms each over the app's ~130k+ loaded objects,
 land on arbitrary requests and decide p95 (--no-gc-freeze keeps them in). Reported: p50 and
@@ -260,8 +262,8 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[max(math.ceil(q / 100 * len(ordered)) - 1, 0)]
 
 
-def measure(url: str, repeat: int, show_sql: bool, dashboard: bool,
-            gc_freeze: bool) -> tuple[dict, int, str]:
+def prepare(url: str, show_sql: bool, dashboard: bool) -> tuple[list[Case], SqlMeter, int]:
+    """One app over one database, its cases built and warmed up."""
     app = create_app(app_config(url))
     stock_admin = Admin(app, name="stock", url="/stock", endpoint="stockadmin",
                         theme=Bootstrap4Theme(swatch="default", fluid=True),
@@ -285,10 +287,16 @@ def measure(url: str, repeat: int, show_sql: bool, dashboard: bool,
             for statement in meter.statements:
                 if "member" in statement.split(" FROM ", 1)[-1]:  # the list's own queries
                     print("   ", statement)
+    return cases, meter, total
+
+
+def measure(sizes: list[tuple[list[Case], SqlMeter]], repeat: int, gc_freeze: bool) -> str:
+    """Time every case of every size round-robin: a slow spell on the shared machine
+    lands on 10k and 1M cases alike instead of on whichever size ran during it."""
     if gc_freeze:
-        # A full (generation 2) collection walks every object the app has loaded
-        # (~130k+: templates, Babel and phonenumbers data, Flask-Admin): 60-90 ms here,
-        # landing on whichever request trips it. Freezing the warmed-up heap, as a
+        # A full (generation 2) collection walks every object the apps have loaded
+        # (~130k+ each: templates, Babel and phonenumbers data, Flask-Admin): 60-90 ms
+        # here, landing on whichever request trips it. Freezing the warmed-up heap, as a
         # server would at start, keeps those pauses out of the list's numbers.
         gc.collect()
         gc.freeze()
@@ -296,17 +304,17 @@ def measure(url: str, repeat: int, show_sql: bool, dashboard: bool,
     gc.callbacks.append(pauses)
     try:
         for _ in range(repeat):
-            for case in cases:
-                elapsed, db_seconds = timed(case, meter)
-                case.times.append(elapsed * 1000)
-                case.db_times.append(db_seconds * 1000)
+            for cases, meter in sizes:
+                for case in cases:
+                    elapsed, db_seconds = timed(case, meter)
+                    case.times.append(elapsed * 1000)
+                    case.db_times.append(db_seconds * 1000)
     finally:
         gc.callbacks.remove(pauses)
         gc.unfreeze()
-    note = (f"Python gc during the timed requests: {pauses.full} full collections, "
+    return (f"Python gc during the timed requests: {pauses.full} full collections, "
             f"{pauses.seconds * 1000:.0f} ms in all; heap {'frozen' if gc_freeze else 'not frozen'}"
             f" after warm-up")
-    return {(c.who, c.page): c for c in cases}, total, note
 
 
 class GcPauses:
@@ -374,7 +382,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--small", default=SMALL, help="10k database URL ('' to skip)")
     parser.add_argument("--large", default=LARGE, help="1M database URL ('' to skip)")
-    parser.add_argument("--repeat", type=int, default=30)
+    parser.add_argument("--repeat", type=int, default=60)
     parser.add_argument("--show-sql", action="store_true",
                         help="print the SQL of one request per case")
     parser.add_argument("--dashboard", action="store_true",
@@ -384,16 +392,20 @@ def main() -> None:
     args = parser.parse_args()
     if not 1 <= args.repeat <= 1000:
         parser.error("--repeat must be 1..1000")
-    measured = {}
+    prepared = []
     for label, url in (("10k", args.small), ("1M", args.large)):
         if url:
-            started = time.perf_counter()
-            results, total, note = measure(url, args.repeat, args.show_sql, args.dashboard,
-                                           args.gc_freeze)
-            measured[label] = results
-            print_table(f"{label} ({make_url(url).database})", total, results)
-            print(f"({time.perf_counter() - started:.0f} s, {args.repeat} timed requests "
-                  f"per case after {WARMUP} warm-ups; {note})")
+            cases, meter, total = prepare(url, args.show_sql, args.dashboard)
+            prepared.append((label, url, cases, meter, total))
+    started = time.perf_counter()
+    note = measure([(cases, meter) for _l, _u, cases, meter, _t in prepared], args.repeat,
+                   args.gc_freeze)
+    measured = {}
+    for label, url, cases, _meter, total in prepared:
+        measured[label] = {(c.who, c.page): c for c in cases}
+        print_table(f"{label} ({make_url(url).database})", total, measured[label])
+    print(f"\n({time.perf_counter() - started:.0f} s; {args.repeat} timed requests per case "
+          f"after {WARMUP} warm-ups, every case of both sizes in turn; {note})")
     print_ratios(measured.get("10k"), measured.get("1M"))
 
 

@@ -7,7 +7,7 @@ from flask_admin.contrib.sqla.filters import DateTimeBetweenFilter, FilterEqual
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from sqlalchemy import and_, or_
 
 from backoffice.auth.roles import MEMBER_APPROVE, MEMBER_VIEW, MEMBER_VIEW_PII
@@ -50,7 +50,8 @@ def _membership_no(view, context, model, name):
     base = g.get("_details_url")
     if base is None:  # url_for once per page, not once per row
         base = g._details_url = view.get_url(".details_view")
-    return Markup('<a href="{}?id={}">{}</a>').format(base, model.id, number)
+    # Markup.format would cost more than the rest of the row: escape() the two values
+    return Markup(f'<a href="{escape(base)}?id={int(model.id)}">{escape(number)}</a>')  # noqa: S704
 
 
 def _pii(masker):
