@@ -69,8 +69,20 @@ class BoundedCountQuery(Query):
     """
 
     bound = 10_000
+    #: a callable giving the exact count of the query as first built (the scope
+    #: alone) from counters, or None; any filter or join added later drops it
+    counter = None
+
+    def _generate(self):
+        query = super()._generate()
+        query.counter = None  # a search or filter was added: count the rows
+        return query
 
     def scalar(self):
+        if self.counter is not None:
+            counted = self.counter()
+            if counted is not None:
+                return min(counted, self.bound + 1)
         inner = self.limit(self.bound + 1).subquery()  # selects the id: index-only
         return self.session.query(func.count()).select_from(inner).scalar()
 
@@ -156,8 +168,15 @@ class ScopedModelView(SecureMixin, ModelView):
         return super().get_query().filter(self.scope_filter())
 
     def get_count_query(self):
-        return BoundedCountQuery([self.key], session=db.session()).filter(
+        query = BoundedCountQuery([self.key], session=db.session()).filter(
             self.scope_filter())
+        query.counter = self.count_from_counters
+        return query
+
+    def count_from_counters(self) -> int | None:
+        """The exact number of rows scope_filter() selects, from counters the
+        database keeps, or None to count rows (at most count_bound + 1)."""
+        return None
 
     def _apply_pagination(self, query, page, page_size):
         """Deep pages as a deferred join: OFFSET walks the index over ids only, then

@@ -196,3 +196,71 @@ def test_a_list_page_reads_its_rows_in_one_query(browser, staff, units, app):
         assert len(statements) == with_one
     finally:
         event.remove(engine, "before_cursor_execute", count)
+
+
+def _listed_count(page: str) -> int:
+    return int(re.search(r"List \((\d+)\)", page).group(1))
+
+
+def test_list_counts_come_from_the_tallies_and_match_the_rows(browser, staff, units, app):
+    """The unfiltered list's count is summed from member_tally (no walk over member
+    rows), and is what the user could page through, for every role, zones and a
+    user with overlapping grants included; a search counts the rows it finds."""
+    from sqlalchemy import event, func, select
+
+    from backoffice.auth.roles import MEMBER_APPROVE, MEMBER_VIEW
+    from backoffice.auth.scoping import member_filter
+    from backoffice.models import Member, RoleAssignment
+
+    with app.test_request_context():
+        zone = units["ZONE-BILHA-1"]
+        for _ in range(3):
+            factories.member(units["BLK-BILHA"], full_name="Bilha Count")
+        factories.member(units["BLK-BILHA"], zone=zone, full_name="Zone Count",
+                         status="phone_verified")
+        factories.member(units["BLK-MASTURI"], full_name="Masturi Count",
+                         status="phone_verified")
+        factories.member(_raipur_block(units), full_name="Raipur Count")
+        both = factories.staff_with_role("block_president", units["BLK-BILHA"])
+        db.session.add(RoleAssignment(user_id=both.id, role="block_president",
+                                      unit_id=units["BLK-MASTURI"].id))
+        db.session.add(RoleAssignment(user_id=both.id, role="enroller", unit_id=zone.id))
+        db.session.flush()
+    people = {**staff, "both": both}
+    del people["nobody"]
+
+    statements = []
+
+    def record(_conn, _cursor, statement, *_args):
+        statements.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        for who, user in people.items():
+            b = browser(user)
+            for url, permission, status in (("/admin/members/", MEMBER_VIEW, None),
+                                            ("/admin/queue/", MEMBER_APPROVE, "phone_verified")):
+                with app.test_request_context():
+                    from flask_login import login_user
+                    login_user(user)
+                    clause = member_filter(user, permission)
+                    if status:
+                        clause = clause & (Member.status == status)
+                    expected = db.session.scalar(
+                        select(func.count()).select_from(Member).where(clause))
+                response = b.get(url)
+                if response.status_code == 403:  # roles without the queue
+                    continue
+                statements.clear()
+                page = b.get(url).get_data(as_text=True)
+                assert (_listed_count(page) if expected else 0) == expected, (who, url)
+                assert len(_cells(page)) == expected, (who, url)
+                walked = [s for s in statements if "count(" in s.lower()
+                          and "FROM member " in s and "zone_id" not in s]
+                assert not walked, (who, url, walked)
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    searched = browser(staff["district"]).get("/admin/members/?search=Bilha+Count")
+    assert _listed_count(searched.get_data(as_text=True)) == 3
