@@ -14,6 +14,7 @@ from flask_admin import AdminIndexView, BaseView
 from flask_admin.babel import gettext as admin_gettext
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.tools import rec_getattr
+from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from jinja2 import pass_context
@@ -27,6 +28,7 @@ from backoffice.auth import second_factor
 from backoffice.auth.roles import DASHBOARD_VIEW
 from backoffice.auth.scoping import has_permission
 from backoffice.extensions import db
+from backoffice.i18n import indian_number
 from backoffice.services.errors import ServiceError
 from backoffice.services.exports import safe_cell
 
@@ -160,6 +162,15 @@ class ScopedModelView(SecureMixin, ModelView):
         (Flask-Admin computes them once, at start-up, for nobody)."""
         self._refresh_filters_cache()
         return super()._get_filter_groups()
+
+    def render(self, template, **kwargs):
+        """The list tab's count as people read numbers here (1,234), and past the
+        bound as "10,000+", not as the 10,001 the bounded count stops at."""
+        count = kwargs.get("count")
+        if template == self.list_template and isinstance(count, int) and count:
+            kwargs["count"] = (_("%(number)s+", number=indian_number(self.count_bound))
+                               if count > self.count_bound else indian_number(count))
+        return super().render(template, **kwargs)
 
     def get_export_value(self, model, name):
         return safe_cell(super().get_export_value(model, name))

@@ -114,6 +114,9 @@ def test_list_counts_and_pages_stop_at_the_bound(browser, staff, units, app):
             page = browser(staff["bilha"]).get("/admin/members/?page=99999")
             assert page.status_code == 200
             assert "Bound Test" in page.get_data(as_text=True)
+            BoundedCountQuery.bound = ScopedModelView.count_bound = 4
+            tab = browser(staff["bilha"]).get("/admin/members/").get_data(as_text=True)
+            assert "List (4+)" in tab and "List (5)" not in tab
         finally:
             BoundedCountQuery.bound, ScopedModelView.count_bound = original
 
