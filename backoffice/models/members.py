@@ -38,9 +38,10 @@ class Member(Base):
         Index("ix_member_division_list", "division_id", "id"),
         Index("ix_member_zone_list", "zone_id", "id"),
         Index("ix_member_status_list", "status", "id"),
-        # Windows of recent signups (dashboards, audit reports): a range, not the block.
-        Index("ix_member_block_recent", "block_id", "created_at"),
-        Index("ix_member_district_recent", "district_id", "created_at"),
+        # Windows of recent signups (dashboards, audit reports): a range, not the block;
+        # with the enroller, so the signups-per-enroller leaderboard reads the index only.
+        Index("ix_member_block_recent", "block_id", "created_at", "recorded_by_id"),
+        Index("ix_member_district_recent", "district_id", "created_at", "recorded_by_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -51,7 +51,7 @@ def signups_per_enroller(user, window: Window, *, by: str = "day", limit: int = 
     """(enroller id, name, IST bucket, signups), busiest first; by "week": one row each."""
     patterns = {"day": "%Y-%m-%d", "hour": "%Y-%m-%d %H:00"}
     if by == "week":  # the whole window in one bucket: a leaderboard
-        bucket = func.min(_ist(Member.created_at, "%Y-%m-%d"))
+        bucket = _ist(func.min(Member.created_at), "%Y-%m-%d")  # formatted once per enroller
         count = func.count().label("signups")
         return db.session.execute(
             select(Member.recorded_by_id, StaffUser.full_name, bucket.label("bucket"), count)
