@@ -77,6 +77,7 @@ class AuditEventView(ScopedModelView):
     can_view_details = True
     column_list = ("seq", "occurred_at", "actor_user_id", "action", "entity_id", "unit_id",
                    "reason")
+    column_list_reads = ("entity_type",)  # _entity shows a member or staff id by its type
     column_details_list = ("seq", "occurred_at", "actor_user_id", "actor_roles", "source_ip",
                            "request_id", "action", "entity_id", "unit_id", "changes", "reason",
                            "details", "prev_hash", "row_hash")

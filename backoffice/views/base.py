@@ -203,7 +203,7 @@ class ScopedModelView(SecureMixin, ModelView):
     def get_list(self, page, sort_column, sort_desc, search, filters, execute=True,
                  page_size=None):
         size = page_size or self.page_size
-        page = min(page or 0, max(self.count_bound // size - 1, 0))
+        page = max(min(page or 0, self.count_bound // size - 1), 0)  # ?page=-3 too
         count, rows = self._get_page(page, sort_column, sort_desc, search, filters,
                                      execute, page_size)
         if execute and page and not rows and count:  # past the end: show the last page
@@ -214,24 +214,29 @@ class ScopedModelView(SecureMixin, ModelView):
     def _get_page(self, page, sort_column, sort_desc, search, filters, execute, page_size):
         count, query = super().get_list(page, sort_column, sort_desc, search, filters,
                                         execute=False, page_size=page_size)
-        columns = self._listed_columns() if page_size is None else None
-        if columns:  # the list page (exports pass their page_size and read other columns)
+        columns = self._read_columns()
+        if columns:
             query = query.options(load_only(*columns, raiseload=True))
         return count, (query.all() if execute else query)
 
-    def _listed_columns(self):
-        """The mapped columns the list shows, with the key, so a page loads those
-        alone (a member row has 33 columns; the list shows 9). Empty, meaning every
-        column, when a listed column is not a plain column of the model (a
-        relation, a dotted path).
-        Other attributes raise if a formatter reads them: a lazy load per row
+    #: columns the list's or export's formatters read besides the ones they show
+    column_list_reads: tuple[str, ...] = ()
+
+    def _read_columns(self):
+        """The mapped columns a list page or an export reads: the key, the listed
+        and exported columns and column_list_reads, so a page loads those alone (a
+        member row has 33 columns; list and export read 15). Empty, meaning every
+        column, when one of them is not a plain column (a relation, a dotted path).
+        Any other attribute raises if a formatter reads it: a lazy load per row
         would otherwise go unnoticed."""
         if self._listed is None:
             mapper = sa_inspect(self.model)
-            names = [name for name, _label in self._list_columns]
+            names = dict.fromkeys([self._primary_key,
+                                   *(name for name, _label in self._list_columns),
+                                   *(name for name, _label in self._export_columns),
+                                   *self.column_list_reads])
             plain = all(name in mapper.column_attrs for name in names)
-            self._listed = ([getattr(self.model, name) for name in
-                             dict.fromkeys([self._primary_key, *names])] if plain else ())
+            self._listed = [getattr(self.model, name) for name in names] if plain else []
         return self._listed
 
     @property

@@ -169,13 +169,14 @@ def test_rows_drawn_in_python_match_flask_admins_row_template(browser, staff, un
 
 
 def test_a_list_page_reads_its_rows_in_one_query(browser, staff, units, app):
-    """Listed columns only, loaded with the page: no query per row, however many rows."""
+    """Listed columns only, loaded with the page: no query per row, however many rows,
+    and no personal data the list does not show (address, photo) read at all."""
     from sqlalchemy import event
 
     statements = []
 
-    def count(*_args):
-        statements.append(1)
+    def count(_conn, _cursor, statement, *_args):
+        statements.append(statement)
 
     b = browser(staff["bilha"])
     b.get("/admin/members/")  # warm: translations, grants' first load
@@ -197,6 +198,10 @@ def test_a_list_page_reads_its_rows_in_one_query(browser, staff, units, app):
         page = b.get("/admin/members/").get_data(as_text=True)
         assert len(_cells(page)) == 21
         assert len(statements) == with_one
+        page_query = [s for s in statements if "member.full_name" in s]
+        assert len(page_query) == 1
+        assert "member.address" not in page_query[0]
+        assert "member.photo_path" not in page_query[0]
     finally:
         event.remove(engine, "before_cursor_execute", count)
 
@@ -267,3 +272,10 @@ def test_list_counts_come_from_the_tallies_and_match_the_rows(browser, staff, un
         event.remove(engine, "before_cursor_execute", record)
     searched = browser(staff["district"]).get("/admin/members/?search=Bilha+Count")
     assert _listed_count(searched.get_data(as_text=True)) == 3
+
+
+@pytest.mark.parametrize("page", ["-3", "-99999999"])
+def test_a_negative_page_shows_the_first(browser, staff, people, page):
+    response = browser(staff["bilha"]).get(f"/admin/members/?page={page}")
+    assert response.status_code == 200
+    assert "बिल्हा सदस्य" in response.get_data(as_text=True)
