@@ -82,6 +82,9 @@ class Member(Base):
     rejected_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
     revoked_at: Mapped[datetime | None]
     revoked_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
+    # Personal data erased at the member's request (services/erasure.py); who did it
+    # is in the audit log.
+    erased_at: Mapped[datetime | None]
 
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

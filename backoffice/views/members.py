@@ -22,6 +22,7 @@ from backoffice.services.validation import normalise_epic, normalise_mobile
 from backoffice.views.audit import member_history, staff_name
 from backoffice.views.base import ScopedModelView
 from backoffice.views.decisions import DecisionsMixin
+from backoffice.views.erasure import ErasureMixin
 from backoffice.views.exports import AuditedExportMixin
 from backoffice.views.formatting import (
     channel_label,
@@ -55,6 +56,14 @@ def _membership_no(view, context, model, name):
     return Markup(f'<a href="{escape(base)}?id={int(model.id)}">{escape(number)}</a>')  # noqa: S704
 
 
+def _name(view, context, model, name):
+    return _("(personal data erased)") if model.erased_at else model.full_name
+
+
+def _birth_date(view, context, model, name):
+    return "" if model.erased_at else date_column(view, context, model, name)
+
+
 def _pii(masker):
     def format_pii(view, context, model, name):
         value = getattr(model, name)
@@ -66,7 +75,7 @@ def _pii(masker):
 
 
 class MemberView(AuditedExportMixin, VerifyMixin, MemberFormMixin, DecisionsMixin,
-                 ScopedModelView):
+                 ErasureMixin, ScopedModelView):
     permission = MEMBER_VIEW
     export_noun = "member"
     can_view_details = True
@@ -80,7 +89,7 @@ class MemberView(AuditedExportMixin, VerifyMixin, MemberFormMixin, DecisionsMixi
         "epic", "address", "booth_no", "division_id", "district_id", "block_id", "zone_id",
         "fee_receipt_no", "consent_notice_version", "channel", "status", "status_reason",
         "recorded_by", "created_at", "verified_by", "verified_at", "approved_by", "approved_at",
-        "rejected_by", "rejected_at", "revoked_by", "revoked_at",
+        "rejected_by", "rejected_at", "revoked_by", "revoked_at", "erased_at",
     )
     column_labels = {
         "id": _l("Membership no."),
@@ -112,9 +121,11 @@ class MemberView(AuditedExportMixin, VerifyMixin, MemberFormMixin, DecisionsMixi
         "rejected_at": _l("Rejected on"),
         "revoked_by": _l("Revoked by"),
         "revoked_at": _l("Revoked on"),
+        "erased_at": _l("Personal data erased on"),
     }
     column_formatters = {
         "id": _membership_no,
+        "full_name": _name,
         "mobile": _pii(mask_phone),
         "epic": _pii(mask_epic),
         "status": status_column,
@@ -127,7 +138,8 @@ class MemberView(AuditedExportMixin, VerifyMixin, MemberFormMixin, DecisionsMixi
         "approved_at": date_column,
         "rejected_at": date_column,
         "revoked_at": date_column,
-        "date_of_birth": date_column,
+        "erased_at": date_column,
+        "date_of_birth": _birth_date,
     }
     column_formatters_detail = column_formatters | {
         "id": lambda v, c, m, n: format_membership_no(m.id)}
@@ -149,6 +161,7 @@ class MemberView(AuditedExportMixin, VerifyMixin, MemberFormMixin, DecisionsMixi
         "district_id", "block_id", "zone_id", "booth_no", "status", "channel", "created_at",
     )
     column_formatters_export = column_formatters
+    column_list_reads = ("erased_at",)  # _name and _birth_date tell an erased member
 
     @property
     def can_export(self):
@@ -166,8 +179,11 @@ class MemberView(AuditedExportMixin, VerifyMixin, MemberFormMixin, DecisionsMixi
 
     def render(self, template, **kwargs):
         if template == self.details_template and kwargs.get("model") is not None:
-            kwargs["history"] = member_history(kwargs["model"].id)
+            model = kwargs["model"]
+            kwargs["history"] = member_history(model.id)
             kwargs["staff_name"] = staff_name
+            kwargs["may_erase"] = (model.erased_at is None and self.can_erase()
+                                   and self._erasable(model))
         return super().render(template, **kwargs)
 
     def search_placeholder(self):
