@@ -49,11 +49,15 @@ class Erased:
     final_rolls: list[str]  # titles of final rolls that keep the member's entry
 
 
+def member_to_erase(actor, member_id: int, *, lock: bool = False) -> Member | None:
+    """The member if the actor may erase them (member.revoke in their units), else None."""
+    query = select(Member).where(Member.id == member_id, member_filter(actor, MEMBER_REVOKE))
+    return db.session.scalars(query.with_for_update() if lock else query).one_or_none()
+
+
 def erase(actor, member_id: int, reason: str | None) -> Erased:
     reason = clean_reason(reason, required=True)
-    member = db.session.scalars(
-        select(Member).where(Member.id == member_id, member_filter(actor, MEMBER_REVOKE))
-        .with_for_update()).one_or_none()
+    member = member_to_erase(actor, member_id, lock=True)
     if member is None:
         raise NotFound(_l("No such member in your units."))
     if member.erased_at is not None:

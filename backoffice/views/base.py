@@ -62,6 +62,12 @@ def save_through(write):
     return result
 
 
+def parse_id(value) -> int | None:
+    """A record id typed into a URL, or None for anything else (?id=1,2, -1, 10**30)."""
+    text = str(value)
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 18 else None
+
+
 class BoundedCountQuery(Query):
     """A count query whose scalar() stops counting past ScopedModelView.count_bound.
 
@@ -145,7 +151,7 @@ class ScopedModelView(SecureMixin, ModelView):
     export_max_rows = count_bound = 10_000
 
     def __init__(self, model, **kwargs):
-        self._listed = self._cells = None
+        self._read = self._cells = None
         self._formatter_for_type = {}
         super().__init__(model, db, **kwargs)
 
@@ -229,15 +235,15 @@ class ScopedModelView(SecureMixin, ModelView):
         column, when one of them is not a plain column (a relation, a dotted path).
         Any other attribute raises if a formatter reads it: a lazy load per row
         would otherwise go unnoticed."""
-        if self._listed is None:
+        if self._read is None:
             mapper = sa_inspect(self.model)
             names = dict.fromkeys([self._primary_key,
                                    *(name for name, _label in self._list_columns),
                                    *(name for name, _label in self._export_columns),
                                    *self.column_list_reads])
             plain = all(name in mapper.column_attrs for name in names)
-            self._listed = [getattr(self.model, name) for name in names] if plain else []
-        return self._listed
+            self._read = [getattr(self.model, name) for name in names] if plain else []
+        return self._read
 
     @property
     def draws_rows_itself(self) -> bool:
@@ -293,7 +299,5 @@ class ScopedModelView(SecureMixin, ModelView):
 
     def get_one(self, id):
         """The row only if it is in scope; a bad or foreign id looks missing."""
-        text = str(id)
-        if not (text.isascii() and text.isdigit() and len(text) <= 18):
-            return None
-        return self.get_query().filter(self.key == int(text)).one_or_none()
+        key = parse_id(id)
+        return None if key is None else self.get_query().filter(self.key == key).one_or_none()

@@ -8,17 +8,15 @@ from flask_admin import expose
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import select
 from wtforms import BooleanField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from backoffice.auth.roles import MEMBER_REVOKE
-from backoffice.auth.scoping import has_permission, member_filter
+from backoffice.auth.scoping import has_permission
 from backoffice.extensions import db
-from backoffice.models import Member
 from backoffice.services import erasure, workflow
 from backoffice.services.errors import NotFound, ServiceError
-from backoffice.views.base import AdminForm
+from backoffice.views.base import AdminForm, parse_id
 
 
 class ErasureForm(AdminForm):
@@ -38,8 +36,9 @@ class ErasureMixin:
     def erase_view(self):
         if not self.can_erase():
             abort(403)
-        member = self.get_one(request.args.get("id", ""))
-        if member is None or not self._erasable(member):
+        key = parse_id(request.args.get("id", ""))
+        member = None if key is None else erasure.member_to_erase(current_user, key)
+        if member is None:
             abort(404)
         if member.erased_at is not None:
             flash(_("This member's personal data was already erased."), "info")
@@ -62,8 +61,3 @@ class ErasureMixin:
                             "cannot change.", rolls=", ".join(done.final_rolls)), "warning")
                 return redirect(url_for(".details_view", id=member.id))
         return self.render("admin/erase.html", form=form, member=member)
-
-    def _erasable(self, member) -> bool:
-        """In scope for erasing (MEMBER_REVOKE), not only for viewing."""
-        return db.session.scalar(select(Member.id).where(
-            Member.id == member.id, member_filter(current_user, MEMBER_REVOKE))) is not None

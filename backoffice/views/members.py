@@ -14,6 +14,7 @@ from backoffice.auth.roles import MEMBER_APPROVE, MEMBER_VIEW, MEMBER_VIEW_PII
 from backoffice.auth.scoping import has_permission, member_filter, scoped_units
 from backoffice.extensions import db
 from backoffice.models import CHANNELS, STATUSES, Member
+from backoffice.services import erasure
 from backoffice.services.errors import ValidationError
 from backoffice.services.membership_numbers import format_membership_no, parse_membership_no
 from backoffice.services.privacy import mask_epic, mask_phone
@@ -183,7 +184,8 @@ class MemberView(AuditedExportMixin, VerifyMixin, MemberFormMixin, DecisionsMixi
             kwargs["history"] = member_history(model.id)
             kwargs["staff_name"] = staff_name
             kwargs["may_erase"] = (model.erased_at is None and self.can_erase()
-                                   and self._erasable(model))
+                                   and erasure.member_to_erase(current_user, model.id)
+                                   is not None)
         return super().render(template, **kwargs)
 
     def search_placeholder(self):
