@@ -135,4 +135,5 @@ def test_refused_decisions_leave_no_event(app, staff, units, bad):
         member = factories.member(units["BLK-MASTURI"], status="phone_verified")
         workflow.apply(staff["bilha"], bad, [member.id], reason="x")
         db.session.commit()
-    assert events(f"member.{bad}") == []
+    # this member's: on PostgreSQL the workflow race test commits a real member.approve
+    assert [e for e in events(f"member.{bad}") if e.entity_id == member.id] == []
