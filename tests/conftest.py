@@ -100,6 +100,13 @@ def make_app(database_url, tmp_path):
 
 
 @pytest.fixture
+def ctx(app):
+    """A request context for service tests, messages in English."""
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        yield
+
+
+@pytest.fixture
 def dialect(app) -> str:
     return db.session.get_bind().dialect.name
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from datetime import date
+from datetime import date, datetime
 
 import factory
 from factory.alchemy import SQLAlchemyModelFactory
@@ -70,3 +70,10 @@ def member(block: Unit, *, zone: Unit | None = None, **kwargs) -> Member:
     db.session.add(row)
     db.session.flush()
     return row
+
+
+def approved(block: Unit, **kwargs) -> Member:
+    """An approved, phone-verified member recorded on 1 Nov 2026 (before the rolls' cut-off)."""
+    values = {"status": "approved", "verified_at": datetime(2026, 11, 1),
+              "created_at": datetime(2026, 11, 1)} | kwargs
+    return member(block, **values)

@@ -24,12 +24,6 @@ from tests import factories
 from tests.conftest import POSTGRES_URL
 
 
-@pytest.fixture
-def ctx(app):
-    with app.test_request_context(headers={"Accept-Language": "en"}):
-        yield
-
-
 def events(action=None):
     db.session.expire_all()
     query = select(AuditEvent).order_by(AuditEvent.seq)

@@ -10,20 +10,11 @@ from backoffice.models import AuditEvent, Member, MemberTally, PhoneVerification
 from backoffice.services import erasure, photos, rolls
 from backoffice.services.errors import NotFound, ServiceError, ValidationError
 from tests import factories
+from tests.factories import approved
 
 CUT_OFF = date(2026, 11, 15)
 
 
-@pytest.fixture
-def ctx(app):
-    with app.test_request_context(headers={"Accept-Language": "en"}):
-        yield
-
-
-def approved(block, **kwargs):
-    values = {"status": "approved", "verified_at": datetime(2026, 11, 1),
-              "created_at": datetime(2026, 11, 1)} | kwargs
-    return factories.member(block, **values)
 
 
 def tally(block_id: int, status: str) -> int:

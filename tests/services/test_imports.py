@@ -21,11 +21,6 @@ GOOD = ["सुनीता साहू", "रामलाल साहू", "�
         "CGA1234567", "ग्राम बिल्हा", "12", "Bilha"]
 
 
-@pytest.fixture
-def ctx(app):
-    with app.test_request_context(headers={"Accept-Language": "en"}):
-        yield
-
 
 def csv_bytes(rows, head=HEAD, bom=True) -> bytes:
     buffer = io.StringIO()

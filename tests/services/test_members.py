@@ -12,12 +12,6 @@ from backoffice.services.errors import NotFound, ValidationError
 from tests import factories
 
 
-@pytest.fixture
-def ctx(app):
-    with app.test_request_context(headers={"Accept-Language": "en"}):
-        yield
-
-
 def data(units, **overrides) -> member_service.MemberInput:
     values = dict(full_name=" सुनीता  साहू ", relative_name="रामलाल साहू", relation="father",
                   gender="female", date_of_birth=date(1990, 5, 17), mobile="098765 43210",

@@ -3,12 +3,6 @@ import pytest
 from backoffice.services.membership_numbers import format_membership_no, parse_membership_no
 
 
-@pytest.fixture
-def ctx(app):
-    with app.test_request_context(headers={"Accept-Language": "en"}):  # messages in English
-        yield
-
-
 def test_number_round_trips_and_reads_with_spaces_or_lower_case(ctx):
     number = format_membership_no(123456)
     assert number.startswith("CG00123456") and len(number) == 11

@@ -17,21 +17,12 @@ from backoffice.services import members as member_service
 from backoffice.services import roll_exports, rolls
 from backoffice.services.errors import NotFound, ServiceError, ValidationError
 from tests import factories
+from tests.factories import approved
 
 CUT_OFF = date(2026, 11, 15)
 END = rolls.cut_off_end(CUT_OFF)  # 2026-11-15 18:30 UTC = midnight IST
 
 
-@pytest.fixture
-def ctx(app):
-    with app.test_request_context(headers={"Accept-Language": "en"}):
-        yield
-
-
-def approved(block, **kwargs):
-    values = {"status": "approved", "verified_at": datetime(2026, 11, 1),
-              "created_at": datetime(2026, 11, 1)} | kwargs
-    return factories.member(block, **values)
 
 
 @pytest.fixture

@@ -9,12 +9,6 @@ from backoffice.services.errors import ServiceError, ValidationError
 from tests import factories
 
 
-@pytest.fixture
-def ctx(app):
-    with app.test_request_context(headers={"Accept-Language": "en"}):  # messages in English
-        yield
-
-
 @pytest.mark.parametrize(
     ("who", "role", "unit", "allowed"),
     [

@@ -12,12 +12,6 @@ from backoffice.services.errors import NotFound, ValidationError
 from tests import factories
 
 
-@pytest.fixture
-def ctx(app):
-    with app.test_request_context(headers={"Accept-Language": "en"}):
-        yield
-
-
 def test_targets_split_down_and_never_exceed_the_parent(ctx, units, staff):
     targets.set_target(staff["state"], units["CG"], 1_000_000)
     targets.set_target(staff["state"], units["DIST-BILASPUR"], 50_000)

@@ -18,11 +18,6 @@ from tests.fakes import verification as verify_body
 PHONE = "+919876543210"
 
 
-@pytest.fixture
-def ctx(app):
-    with app.test_request_context(headers={"Accept-Language": "en"}):
-        yield
-
 
 @pytest.fixture
 def member(ctx, units):

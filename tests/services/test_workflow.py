@@ -15,12 +15,6 @@ from tests import factories
 from tests.conftest import POSTGRES_URL, base_config
 
 
-@pytest.fixture
-def ctx(app):
-    with app.test_request_context(headers={"Accept-Language": "en"}):  # messages in English
-        yield
-
-
 def test_happy_path_recorded_verified_approved_revoked(ctx, units, staff):
     member = factories.member(units["BLK-BILHA"])
     assert workflow.apply(staff["enroller"], "verify_phone", [member.id]).done == [member.id]

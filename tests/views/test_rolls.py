@@ -17,8 +17,7 @@ from tests import factories
 
 def approved(app, block, **kwargs):
     with app.test_request_context():
-        return factories.member(block, status="approved", verified_at=datetime(2026, 11, 1),
-                                created_at=datetime(2026, 11, 1), **kwargs)
+        return factories.approved(block, **kwargs)
 
 
 def test_ro_creates_freezes_publishes_and_downloads(app, browser, staff, units):
