@@ -76,7 +76,7 @@ SMS_TEMPLATE = {
 # The public https address of this site, for Twilio's delivery reports and their signatures.
 PUBLIC_BASE_URL = None
 
-# One-time codes (shared/notes/sms-otp.md): NIST SP 800-63B, OWASP ASVS, Twilio's limits.
+# One-time codes (docs/sms-otp.md): NIST SP 800-63B, OWASP ASVS, Twilio's limits.
 OTP_TTL_SECONDS = 600
 OTP_MAX_CHECKS = 5
 OTP_MAX_SENDS = 5

@@ -1,4 +1,4 @@
-"""The append-only, hash-chained audit log (shared/notes/audit-log.md)."""
+"""The append-only, hash-chained audit log (docs/audit-log.md)."""
 
 from __future__ import annotations
 

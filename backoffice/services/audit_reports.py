@@ -1,6 +1,7 @@
-"""What district heads audit for (shared/DOMAIN.md): bulk signups by one enroller,
-bursts at odd hours, one phone behind many members, voter IDs entered twice,
-runs of consecutive phone numbers, and OTP outcomes per enroller.
+"""What district heads audit for, the frauds seen in real drives (docs/audit-log.md):
+bulk signups by one enroller, bursts at odd hours, one phone behind many members,
+voter IDs entered twice, runs of consecutive phone numbers, and OTP outcomes per
+enroller.
 
 Every query is scoped to the viewer's units and bounded by a date window, so
 it reads one district's members (tens of thousands), never the whole table.

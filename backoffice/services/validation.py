@@ -31,7 +31,7 @@ def normalise_mobile(raw: str | None, *, field: str = "mobile") -> str:
     """An Indian mobile number in E.164 (+919876543210), or ValidationError.
 
     "10 digits starting 6-9" is not enough: phonenumbers knows which ranges
-    are mobiles, fixed lines, toll-free or premium (shared/notes/sms-otp.md).
+    are mobiles, fixed lines, toll-free or premium (docs/sms-otp.md).
     Only ASCII digits are accepted, so look-alike digits never reach a gateway.
     """
     text = (raw or "").strip()

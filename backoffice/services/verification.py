@@ -1,4 +1,4 @@
-"""SMS one-time codes that verify a member's phone (shared/notes/sms-otp.md).
+"""SMS one-time codes that verify a member's phone (docs/sms-otp.md).
 
 A code is bound to one member and one phone, lives 10 minutes, allows 5
 checks, and is stored only as an HMAC. Sends are throttled per phone, per

@@ -14,7 +14,7 @@ from twilio.rest import Client
 
 from backoffice.sms.base import Gateway, GatewayError, Sent
 
-# Twilio error codes (shared/notes/sms-otp.md) -> our reasons.
+# Twilio error codes (docs/sms-otp.md) -> our reasons.
 _CODES = {
     21211: "invalid_number", 60200: "invalid_number", 21614: "not_mobile",
     21408: "blocked", 60605: "blocked", 60410: "blocked",

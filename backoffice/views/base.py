@@ -1,7 +1,7 @@
 """The secure, scoped base for every admin view.
 
 Flask-Admin views are open by default and ModelView's get_one ignores
-get_query (shared/notes/flask-admin-scoping.md). Every view here inherits
+get_query (docs/flask-admin-scoping.md). Every view here inherits
 SecureView's access check; every model view inherits ScopedModelView, which
 routes list, count and single-row reads through one scoped query built by
 backoffice.auth.scoping.

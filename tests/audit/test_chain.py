@@ -1,4 +1,4 @@
-"""The audit log's guarantees (shared/notes/audit-log.md, "Tests that prove it")."""
+"""The audit log's guarantees (docs/audit-log.md, "Tests that prove it")."""
 
 import json
 import threading

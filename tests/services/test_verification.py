@@ -1,4 +1,4 @@
-"""SMS one-time codes: every abuse case of shared/notes/sms-otp.md that the service owns."""
+"""SMS one-time codes: every abuse case of docs/sms-otp.md that the service owns."""
 
 import logging
 from datetime import timedelta

@@ -14,7 +14,7 @@ down_revision = '0004'
 branch_labels = None
 depends_on = None
 
-# Append-only, on both databases (shared/notes/audit-log.md). On PostgreSQL
+# Append-only, on both databases (docs/audit-log.md). On PostgreSQL
 # TRUNCATE fires no row trigger, hence its own; ENABLE ALWAYS keeps both
 # firing under session_replication_role = replica.
 POSTGRES = [
