@@ -199,3 +199,30 @@ def browser(app):
         return b
 
     return make
+
+
+def _tracked_changes() -> str:
+    """Tracked files that differ from the last commit, as git lists them."""
+    import subprocess
+
+    return subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                          cwd=Path(__file__).resolve().parents[1], capture_output=True,
+                          text=True, check=False).stdout
+
+
+def pytest_sessionstart(session):
+    # CI runs on a clean clone: any tracked file changed by the end was a test's doing.
+    # (Locally the tree may be mid-edit, so the check runs under CI=true only.)
+    session.config._tracked_before = _tracked_changes() if os.environ.get("CI") else None
+
+
+def pytest_sessionfinish(session, exitstatus):
+    before = getattr(session.config, "_tracked_before", None)
+    if before is None:
+        return
+    after = _tracked_changes()
+    if after != before:
+        session.config.get_terminal_writer().line(
+            "Tests changed tracked files (write to a temporary folder instead):\n" + after,
+            red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

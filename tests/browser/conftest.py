@@ -32,7 +32,9 @@ SKIPS = [
     pytest.mark.skipif(bool(os.environ.get("BACKOFFICE_TEST_DATABASE_URL")),
                        reason="browser journeys run in the SQLite pass"),
 ]
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+#: where journeys save their screenshots: a temporary folder, so a test run never
+#: changes tracked files; `make screenshots` points it at docs/screenshots/.
+SCREENSHOT_DIR = "BACKOFFICE_SCREENSHOT_DIR"
 
 
 @pytest.fixture(scope="session")
@@ -111,6 +113,22 @@ def page_for(live, chromium):
         context.close()
 
 
-def screenshot(page, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / name), full_page=True)
+@pytest.fixture(scope="session")
+def screenshots(tmp_path_factory) -> Path:
+    """The folder screenshots go to: docs/screenshots/ only when asked for by name."""
+    chosen = os.environ.get(SCREENSHOT_DIR)
+    folder = Path(chosen) if chosen else tmp_path_factory.mktemp("screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@pytest.fixture
+def screenshot(screenshots):
+    """Save a full-page screenshot of a page under a name; returns its path."""
+
+    def take(page, name: str) -> Path:
+        path = screenshots / name
+        page.screenshot(path=str(path), full_page=True)
+        return path
+
+    return take

@@ -8,7 +8,7 @@ import pytest
 
 from backoffice import sms
 from backoffice.services.demo import DEMO_STAFF
-from tests.browser.conftest import SKIPS, screenshot
+from tests.browser.conftest import SKIPS
 
 pytestmark = [
     *SKIPS,
@@ -97,7 +97,7 @@ def test_a_member_from_signup_to_the_roll(live, page_for):
     assert "कविता वर्मा" in names
 
 
-def test_the_same_journey_in_hindi_and_the_screens_people_see(live, page_for):
+def test_the_same_journey_in_hindi_and_the_screens_people_see(live, page_for, screenshot):
     app, _base = live
     enroller = page_for(ENROLLER, lang="hi", width=360)
     enroller.goto(enroller.url.split("/admin")[0] + "/admin/members/new/")
