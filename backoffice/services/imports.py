@@ -10,7 +10,6 @@ a failure half-way leaves nothing behind.
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import io
 import json
@@ -34,6 +33,7 @@ from backoffice.models import ImportBatch, ImportProblem, Member, Unit, utcnow
 from backoffice.services import import_files
 from backoffice.services import members as member_service
 from backoffice.services.errors import NotFound, ServiceError, ValidationError
+from backoffice.services.exports import SafeCsvWriter
 from backoffice.services.units import ancestors
 
 CHUNK = 2000
@@ -324,7 +324,7 @@ def commit(actor, batch_id: int, *, progress: Callable[[int], None] | None = Non
 def problems_csv(batch: ImportBatch) -> str:
     """Every refused row with its reason, for the uploader to correct the forms."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = SafeCsvWriter(buffer)
     writer.writerow(["row", "field", "reason"])
     for problem in db.session.scalars(select(ImportProblem).where(
             ImportProblem.batch_id == batch.id).order_by(ImportProblem.row_no)):

@@ -8,7 +8,6 @@ Every cell a spreadsheet could read as a formula is neutralised.
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import io
 import json
@@ -24,7 +23,7 @@ from backoffice import audit
 from backoffice.audit import verify as audit_verify
 from backoffice.extensions import db
 from backoffice.models import AuditHead, Roll, RollEntry, Unit, utcnow
-from backoffice.services.exports import safe_cell
+from backoffice.services.exports import SafeCsvWriter, safe_cell
 
 CHUNK = 1 << 18
 FORMATS = ("csv", "xlsx", "pdf", "pdf-zip")
@@ -34,6 +33,14 @@ HEADINGS = ("बूथ / Booth", "क्रमांक / Serial", "सदस्
             "नाम / Name", "पिता या पति का नाम / Father's or husband's name",
             "संबंध / Relation", "लिंग / Gender", "आयु / Age")
 _TEXT = {"full_name", "relative_name", "booth_no"}
+# The printed title of each roll state (models.rolls.ROLL_STATES), Hindi and English:
+# a frozen roll is not yet published, a preliminary one is open to claims.
+TITLES = {
+    "draft": ("सदस्यता सूची (मसौदा)", "Membership roll (draft)"),
+    "frozen": ("सदस्यता सूची (स्थिर, अभी अप्रकाशित)", "Membership roll (frozen, not yet published)"),
+    "preliminary": ("प्रारंभिक सदस्यता सूची", "Preliminary membership roll"),
+    "final": ("अंतिम सदस्यता सूची", "Final membership roll"),
+}
 
 
 @dataclass
@@ -65,12 +72,12 @@ def write_csv(roll: Roll, out) -> int:
     if connection.dialect.name == "postgresql":
         return _copy_csv(roll, connection, out)
     text = io.TextIOWrapper(out, encoding="utf-8", newline="")
-    writer = csv.writer(text)
+    writer = SafeCsvWriter(text)
     writer.writerow(HEADINGS)
     rows = 0
     result = _entries(roll)
     for row in result:
-        writer.writerow([safe_cell(value) for value in row])
+        writer.writerow(row)
         rows += 1
     result.close()
     text.flush()
@@ -85,22 +92,40 @@ def _neutralised(column: str) -> str:
             f"THEN '''' || {column} ELSE {column} END")
 
 
+class _RowCounter:
+    """Counts CSV records in a byte stream, not line breaks: a line break inside a
+    quoted value (a name typed with a newline) belongs to its record. With every
+    field quoted, a quote mark toggles "inside a value" (a doubled quote toggles
+    twice), so a record ends at each newline met outside quotes."""
+
+    def __init__(self) -> None:
+        self.rows = 0
+        self._quoted = False
+
+    def feed(self, data: bytes) -> None:
+        parts = data.split(b'"')
+        outside = 1 if self._quoted else 0  # parts at this parity lie outside quotes
+        self.rows += sum(part.count(b"\n") for part in parts[outside::2])
+        self._quoted ^= (len(parts) - 1) % 2 == 1
+
+
 def _copy_csv(roll: Roll, connection, out) -> int:
-    """PostgreSQL writes the CSV itself; we pass its bytes through and count lines."""
+    """PostgreSQL writes the CSV itself (every field quoted); we pass its bytes through
+    and count its records."""
     out.write((",".join(f'"{h}"' for h in HEADINGS) + "\r\n").encode())
     # Built from this module's constants and an integer id only: nothing from a user.
     select_sql = (f"SELECT {', '.join(_neutralised(c) for c in COLUMNS)} FROM roll_entry "  # noqa: S608
                   f"WHERE roll_id = {int(roll.id)} AND NOT removed "
                   "ORDER BY booth_key, booth_no, serial")
     raw = connection.connection.driver_connection
-    rows = 0
+    counter = _RowCounter()
     with raw.cursor() as cursor, cursor.copy(
             f"COPY ({select_sql}) TO STDOUT WITH (FORMAT csv, FORCE_QUOTE *)") as copy:
         for chunk in copy:
             data = bytes(chunk)
-            rows += data.count(b"\n")
+            counter.feed(data)
             out.write(data)
-    return rows
+    return counter.rows
 
 
 def write_xlsx(roll: Roll, out) -> int:
@@ -130,9 +155,7 @@ def write_pdf(roll: Roll, out, *, zipped: bool) -> int:
     from backoffice.services import roll_pdf
 
     unit = db.session.get(Unit, roll.unit_id)
-    states = {"preliminary": ("प्रारंभिक सदस्यता सूची", "Preliminary membership roll"),
-              "final": ("अंतिम सदस्यता सूची", "Final membership roll")}
-    title_hi, title_en = states.get(roll.status, ("सदस्यता सूची (मसौदा)", "Membership roll (draft)"))
+    title_hi, title_en = TITLES[roll.status]
     header = roll_pdf.RollHeader(
         title_hi=f"{title_hi} — {roll.title}", title_en=f"{title_en} — {roll.title}",
         unit_hi=unit.name_hi, unit_en=unit.name_en, cut_off=roll.cut_off,

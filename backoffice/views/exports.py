@@ -8,7 +8,6 @@ memory stays bounded.
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import io
 import tempfile
@@ -18,6 +17,7 @@ from werkzeug.utils import secure_filename
 
 from backoffice import audit
 from backoffice.extensions import db
+from backoffice.services.exports import SafeCsvWriter
 
 SPOOL_BYTES = 4 * 1024 * 1024
 
@@ -29,7 +29,7 @@ class AuditedExportMixin:
         count, rows = self._export_data()
         spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES, mode="w+b")
         text = io.TextIOWrapper(spool, encoding="utf-8-sig", newline="")  # BOM: Excel reads Hindi
-        writer = csv.writer(text)
+        writer = SafeCsvWriter(text)  # every field quoted (OWASP)
         writer.writerow([str(title) for _name, title in self._export_columns])
         written = 0
         for row in rows:

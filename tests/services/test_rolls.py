@@ -4,6 +4,7 @@ import csv
 import hashlib
 import io
 import json
+import re
 from datetime import date, datetime, timedelta
 
 import openpyxl
@@ -13,11 +14,13 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from backoffice.extensions import db
 from backoffice.models import AuditEvent, Member, RollEntry
-from backoffice.services import members as member_service
+from backoffice.models.rolls import ROLL_STATES
 from backoffice.services import roll_exports, rolls
+from backoffice.services import members as member_service
 from backoffice.services.errors import NotFound, ServiceError, ValidationError
 from tests import factories
 from tests.factories import approved
+from tests.services.test_roll_pdf import PDFTOTEXT, pdftotext
 
 CUT_OFF = date(2026, 11, 15)
 END = rolls.cut_off_end(CUT_OFF)  # 2026-11-15 18:30 UTC = midnight IST
@@ -205,3 +208,54 @@ def test_members_table_unchanged_by_export(ctx, staff, hostile_roll):
     exported(hostile_roll, staff, "csv").path.unlink()
     assert db.session.scalar(select(Member.full_name).where(Member.booth_no == "7")
                              .order_by(Member.id)) == before
+
+
+CSV_FIELD = r'"(?:[^"]|"")*"'
+
+
+def test_csv_counts_rows_not_line_breaks(ctx, units, staff, bilha_roll):
+    block = units["BLK-BILHA"]
+    approved(block, full_name="Two\nLines", relative_name='Quote " and\r\nbreak', booth_no="4")
+    approved(block, full_name="One Line", booth_no="4")
+    rolls.freeze(staff["ro"], bilha_roll.id)
+    made = exported(bilha_roll, staff, "csv")
+    rows = list(csv.reader(io.StringIO(made.path.read_bytes().decode("utf-8-sig"),
+                                       newline="")))
+    assert [row[3] for row in rows[1:]] == ["Two\nLines", "One Line"]
+    event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "roll.export")).one()
+    assert made.rows == json.loads(event.details)["rows"] == made.manifest["rows"] == 2
+    made.path.unlink()
+
+
+def test_every_csv_field_is_quoted_and_neutralised(ctx, units, staff, bilha_roll):
+    approved(units["BLK-BILHA"], full_name="@SUM(1+1)", relative_name="-2+3", booth_no="5")
+    approved(units["BLK-BILHA"], full_name="Plain Name", booth_no="5")
+    rolls.freeze(staff["ro"], bilha_roll.id)
+    made = exported(bilha_roll, staff, "csv")
+    lines = made.path.read_bytes().decode("utf-8-sig").splitlines()
+    assert len(lines) == 3
+    for line in lines:  # OWASP: every field in double quotes
+        assert re.fullmatch(f"{CSV_FIELD}(,{CSV_FIELD})*", line), line
+    assert "\"'@SUM(1+1)\"" in lines[1] and "\"'-2+3\"" in lines[1]
+    made.path.unlink()
+
+
+@pytest.mark.skipif(PDFTOTEXT is None, reason="pdftotext (poppler-utils) reads the PDF back")
+def test_each_roll_state_prints_its_own_title(ctx, units, staff, bilha_roll, tmp_path):
+    approved(units["BLK-BILHA"], full_name="Title Check")
+    rolls.freeze(staff["ro"], bilha_roll.id)
+    seen = {}
+    for step in ("frozen", "preliminary", "final"):
+        if step == "preliminary":
+            rolls.publish(staff["ro"], bilha_roll.id, CUT_OFF, today=CUT_OFF)
+        if step == "final":
+            rolls.finalise(staff["ro"], bilha_roll.id, today=CUT_OFF + timedelta(days=1))
+        made = exported(bilha_roll, staff, "pdf")
+        seen[step] = " ".join(pdftotext(made.path.read_bytes(), tmp_path).split())
+        made.path.unlink()
+    assert "Membership roll (frozen, not yet published)" in seen["frozen"]
+    assert "Preliminary membership roll" in seen["preliminary"]
+    assert "Final membership roll" in seen["final"]
+    assert not any("draft" in text for text in seen.values())
+    assert set(roll_exports.TITLES) == set(ROLL_STATES)
+    assert len({title for pair in roll_exports.TITLES.values() for title in pair}) == 8

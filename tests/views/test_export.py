@@ -2,6 +2,7 @@
 
 import csv
 import io
+import re
 
 import pytest
 
@@ -37,3 +38,33 @@ def test_district_head_exports_the_district_only_and_formulas_are_defused(
 def test_roles_that_see_masked_data_cannot_export(browser, staff):
     for who in ("division", "ro"):
         assert browser(staff[who]).get("/admin/members/export/csv/").status_code == 302, who
+
+
+def test_every_field_of_the_member_export_is_quoted(app, browser, staff, units):
+    with app.test_request_context():
+        factories.member(units["BLK-BILHA"], full_name="@SUM(1+1)", address="-2+3, Bilha")
+    response = browser(staff["district"]).get("/admin/members/export/csv/")
+    lines = response.get_data(as_text=True).lstrip("\ufeff").splitlines()
+    field = r'"(?:[^"]|"")*"'
+    assert len(lines) == 2
+    for line in lines:  # OWASP: every field in double quotes, formulas defused
+        assert re.fullmatch(f"{field}(,{field})*", line), line
+    assert "\"'@SUM(1+1)\"" in lines[1]
+
+
+def test_the_import_problems_file_is_quoted_and_defused(ctx, units, staff):
+    from backoffice.extensions import db
+    from backoffice.models import ImportBatch, ImportProblem
+    from backoffice.services import imports
+
+    batch = ImportBatch(unit_id=units["BLK-BILHA"].id, uploaded_by_id=staff["bilha"].id,
+                        filename="forms.csv", stored_path="x", sha256="0" * 64,
+                        receipt_books="1")
+    db.session.add(batch)
+    db.session.flush()
+    db.session.add(ImportProblem(batch_id=batch.id, row_no=2, field="full_name",
+                                 reason="=HYPERLINK(\"http://evil\")"))
+    db.session.flush()
+    lines = imports.problems_csv(batch).lstrip("\ufeff").splitlines()
+    assert lines == ['"row","field","reason"',
+                     '"2","full_name","\'=HYPERLINK(""http://evil"")"']
