@@ -1,9 +1,11 @@
 """Rolls: freeze the eligible members of a unit at a cut-off, publish, take claims and
 objections, finalise. Every step is audited; a final roll never changes.
 
-Eligible: approved, phone verified, recorded on or before the cut-off date (IST),
-in the roll's unit, at the moment of the freeze. The entries are copies: later
-edits to members do not reach them.
+Eligible: approved, vouched for (phone verified, or a paper-form member: with
+PAPER_APPROVAL = "paper_evidence" the form itself is the evidence their approval
+rests on), recorded on or before the cut-off date (IST), in the roll's unit, at
+the moment of the freeze. The entries are copies: later edits to members do not
+reach them.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import re
 from datetime import date, datetime, time, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Integer, case, cast, func, insert, select, true
+from sqlalchemy import Integer, case, cast, func, insert, or_, select, true
 
 from backoffice import audit
 from backoffice.auth.roles import ROLL_CLAIM, ROLL_MANAGE
@@ -53,7 +55,8 @@ def members_under(unit: Unit):
 
 def eligible(roll: Roll):
     unit = db.session.get(Unit, roll.unit_id)
-    return (members_under(unit), Member.status == "approved", Member.verified_at.is_not(None),
+    return (members_under(unit), Member.status == "approved",
+            or_(Member.verified_at.is_not(None), Member.channel == "paper"),
             Member.created_at < cut_off_end(roll.cut_off))
 
 

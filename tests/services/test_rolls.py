@@ -5,7 +5,7 @@ import hashlib
 import io
 import json
 import re
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import openpyxl
 import pytest
@@ -15,7 +15,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from backoffice.extensions import db
 from backoffice.models import AuditEvent, Member, RollEntry
 from backoffice.models.rolls import ROLL_STATES
-from backoffice.services import roll_exports, rolls
+from backoffice.services import imports, roll_exports, rolls, workflow
 from backoffice.services import members as member_service
 from backoffice.services.errors import NotFound, ServiceError, ValidationError
 from tests import factories
@@ -259,3 +259,33 @@ def test_each_roll_state_prints_its_own_title(ctx, units, staff, bilha_roll, tmp
     assert not any("draft" in text for text in seen.values())
     assert set(roll_exports.TITLES) == set(ROLL_STATES)
     assert len({title for pair in roll_exports.TITLES.values() for title in pair}) == 8
+
+
+def test_a_paper_evidence_member_reaches_the_final_roll(ctx, app, units, staff):
+    from tests.services.test_imports import GOOD, csv_bytes, run
+
+    app.config["PAPER_APPROVAL"] = "paper_evidence"
+    batch = run(staff, units, csv_bytes([GOOD]))
+    assert imports.commit(staff["district"], batch.id) == 1
+    member = db.session.scalar(select(Member).where(Member.import_batch_id == batch.id))
+    assert (member.channel, member.status, member.verified_at) == ("paper", "recorded", None)
+    assert workflow.apply(staff["bilha"], "approve", [member.id]).done == [member.id]
+    today = (datetime.now(UTC) + rolls.IST).date()
+    roll = rolls.create(staff["ro"], units["DIST-BILASPUR"], today, "पंचायत सम्मेलन")
+    assert rolls.freeze(staff["ro"], roll.id) == 1
+    rolls.publish(staff["ro"], roll.id, today, today=today)
+    rolls.finalise(staff["ro"], roll.id, today=today + timedelta(days=1))
+    assert [(e.member_id, e.full_name) for e in entries(roll)] == [(member.id, "सुनीता साहू")]
+    made = exported(roll, staff, "csv")
+    assert made.rows == 1 and roll.status == "final"
+    assert "सुनीता साहू" in made.path.read_bytes().decode("utf-8-sig")
+    made.path.unlink()
+
+
+def test_an_unapproved_paper_member_stays_off_the_roll(ctx, app, units, staff, bilha_roll):
+    approved(units["BLK-BILHA"], channel="paper", verified_at=None, status="recorded")
+    approved(units["BLK-BILHA"], channel="paper", verified_at=None, status="rejected")
+    approved(units["BLK-BILHA"], channel="enroller", verified_at=None)
+    on = approved(units["BLK-BILHA"], channel="paper", verified_at=None)
+    assert rolls.freeze(staff["ro"], bilha_roll.id) == 1
+    assert [e.member_id for e in entries(bilha_roll)] == [on.id]
