@@ -11,7 +11,7 @@ from pathlib import Path
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from backoffice import audit, auth, cli, database, errors, i18n, join, ratelimits, sms
+from backoffice import audit, auth, cli, database, errors, i18n, join, ratelimits, sms, uploads
 from backoffice.extensions import csrf, db, limiter, migrate
 from backoffice.settings import load_config
 from backoffice.views import init_admin
@@ -29,6 +29,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         count = app.config["PROXY_COUNT"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count,
                                 x_port=count)
+    uploads.init_app(app)
     database.init_app(app)
     audit.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS), render_as_batch=True)

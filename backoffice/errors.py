@@ -8,7 +8,7 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from backoffice import audit
+from backoffice import audit, uploads
 from backoffice.extensions import db
 
 MESSAGES = {
@@ -16,6 +16,7 @@ MESSAGES = {
     403: _l("You do not have permission to see this page."),
     404: _l("This page or record was not found."),
     405: _l("This action is not allowed here."),
+    413: _l("What was sent is too large for this form. Go back and try again."),
     429: _l("Too many attempts. Please wait a little and try again."),
     500: _l("Something went wrong on our side. Nothing was saved; please try again."),
 }
@@ -38,6 +39,10 @@ def init_app(app: Flask) -> None:
             audit.record("auth.forbidden", details={"path": request.path[:200],
                                                     "method": request.method})
             db.session.commit()
+        if error.code == 413 and uploads.file_limit() is not None:
+            return _render(413, _l("The file is too large: at most %(n)s MB here. Go back and "
+                                   "choose a smaller file.",
+                                   n=f"{uploads.file_limit() / 1_000_000:g}"))
         return _render(error.code or 500)
 
     @app.errorhandler(Exception)

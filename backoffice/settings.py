@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 from pathlib import Path
 
@@ -37,6 +39,9 @@ def _derive(app: Flask) -> None:
     if config.get("SESSION_COOKIE_SECURE") is None:
         config["SESSION_COOKIE_SECURE"] = config["ENV"] == "production"
     config["REMEMBER_COOKIE_SECURE"] = config["SESSION_COOKIE_SECURE"]
+    keys = config.get("AUDIT_TRUSTED_KEYS") or ()
+    config["AUDIT_TRUSTED_KEYS"] = tuple(keys.replace(",", " ").split()
+                                         if isinstance(keys, str) else keys)
     config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(Path(app.root_path) / "translations"))
     config["BABEL_DOMAIN"] = "messages;wtforms"
 
@@ -53,8 +58,19 @@ def _check(app: Flask) -> None:
             "or SECRET_KEY in instance/config.py (python -c 'import secrets; "
             "print(secrets.token_hex(32))')."
         )
+    for key in config["AUDIT_TRUSTED_KEYS"]:
+        if not _is_public_key(key):
+            raise ConfigError(f"AUDIT_TRUSTED_KEYS: {str(key)[:60]!r} is not an Ed25519 public "
+                              "key (32 bytes in base64, as `backoffice audit keygen` prints).")
     if config["ENV"] == "production" and config["SMS_GATEWAY"] in ("console", "memory"):
         raise ConfigError(
             "Refusing to start in production with the console SMS gateway: set "
             "BACKOFFICE_SMS_GATEWAY to twilio_verify or twilio_messaging and its credentials."
         )
+
+
+def _is_public_key(key) -> bool:
+    try:
+        return isinstance(key, str) and len(base64.b64decode(key, validate=True)) == 32
+    except binascii.Error:
+        return False

@@ -87,6 +87,10 @@ OTP_ENROLLER_LIMIT = "60/hour"
 OTP_PHONE_FAILURE_CAP = 30  # wrong codes for one number, ever (NIST: under 100)
 OTP_FAILURE_WAIT_SECONDS = 60  # after 5 wrong codes in a row, then doubling
 
+# Request bodies: at most this many bytes, except on the views that take a file, which
+# allow their file's limit (PHOTO_MAX_BYTES, IMPORT_MAX_BYTES) plus the form around it.
+MAX_CONTENT_LENGTH = 1_000_000
+
 # Member photos: stored under instance/photos/ (PHOTO_DIR overrides), named by SHA-256.
 PHOTO_DIR = None
 PHOTO_MAX_BYTES = 5_000_000
@@ -103,6 +107,10 @@ PROXY_COUNT = 0
 # (default: derived from SECRET_KEY).
 AUDIT_SIGNING_KEY = None
 AUDIT_HMAC_KEY = None
+# The public keys (base64, as `backoffice audit keygen` prints them) whose signed
+# checkpoints `backoffice audit verify --checkpoint` accepts; a checkpoint signed by any
+# other key fails. A list, or one string with the keys separated by commas or spaces.
+AUDIT_TRUSTED_KEYS = ()
 
 # Audit reports: what counts as suspicious (per enroller-hour at night, members per phone,
 # consecutive phone numbers), and the default window in days.
@@ -118,6 +126,8 @@ ROLL_PDF_MAX_LINES = 60000
 # Paper-form imports: "otp" (imported members verify their phone like anyone) or
 # "paper_evidence" (the block president may approve them on the paper form).
 PAPER_APPROVAL = "otp"
+# The largest paper-form spreadsheet one upload may carry.
+IMPORT_MAX_BYTES = 60_000_000
 # Run import checks and commits in a background thread (off: in the request, as tests do).
 IMPORT_IN_BACKGROUND = True
 

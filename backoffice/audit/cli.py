@@ -26,15 +26,19 @@ def audit_cli() -> None:
 
 @audit_cli.command("verify")
 @click.option("--checkpoint", "checkpoint_file", type=click.Path(exists=True, dir_okay=False),
-              help="A signed checkpoint: fail if anything up to it was rewritten.")
-@click.option("--public-key", help="The public key you trust (default: the file's own).")
+              help="A signed checkpoint: fail if anything up to it was rewritten. Only "
+                   "checkpoints signed by a key in AUDIT_TRUSTED_KEYS are accepted.")
 @with_appcontext
-def verify(checkpoint_file: str | None, public_key: str | None) -> None:
+def verify(checkpoint_file: str | None) -> None:
     """Recompute every hash of the chain; name the first broken position."""
     if checkpoint_file:
-        data = json.loads(Path(checkpoint_file).read_text(encoding="utf-8"))
-        report = chain_verify.verify_checkpoint(db.session, data, public_key)
-        scope = f"up to checkpoint {data.get('seq')}"
+        try:
+            data = json.loads(Path(checkpoint_file).read_text(encoding="utf-8"))
+            scope = f"up to checkpoint {int(data['seq'])}"
+        except (ValueError, TypeError, KeyError, UnicodeDecodeError):
+            raise click.ClickException(f"{checkpoint_file} is not a checkpoint file.") from None
+        report = chain_verify.verify_checkpoint(db.session, data,
+                                                current_app.config["AUDIT_TRUSTED_KEYS"])
     else:
         report = chain_verify.verify_chain(db.session)
         scope = "whole chain"
@@ -74,4 +78,5 @@ def keygen() -> None:
     if path.exists():
         raise click.ClickException(f"{path} exists already; refusing to replace it.")
     click.echo(f"Signing key written to {path} (mode 600). Public key: "
-               f"{chain_verify.new_key(path)}")
+               f"{chain_verify.new_key(path)}\nAdd the public key to AUDIT_TRUSTED_KEYS "
+               f"wherever checkpoints are verified.")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -106,23 +107,38 @@ def checkpoint(session: Session, key: Ed25519PrivateKey) -> dict:
             "signature": base64.b64encode(key.sign(_message(head.seq, head.row_hash))).decode()}
 
 
-def verify_checkpoint(session: Session, data: dict, trusted_key: str | None = None) -> Report:
-    """The chain up to the checkpoint verifies and still ends in the signed hash."""
-    public = trusted_key or data["public_key"]
-    try:
-        Ed25519PublicKey.from_public_bytes(base64.b64decode(public)).verify(
-            base64.b64decode(data["signature"]), _message(data["seq"], data["row_hash"]))
-    except (InvalidSignature, ValueError, KeyError):
-        return Report(False, 0, None, "the checkpoint's signature is not valid")
-    report = verify_chain(session, upto=data["seq"])
+def verify_checkpoint(session: Session, data: dict, trusted_keys: Iterable[str]) -> Report:
+    """The checkpoint is signed by a key we trust, and the chain up to it verifies and
+    still ends in the signed hash.
+
+    Trust comes from the caller (the AUDIT_TRUSTED_KEYS setting), never from the
+    file: a checkpoint names its own public key, and whoever forged it would name theirs.
+    """
+    trusted = [key for key in trusted_keys if key]
+    if not trusted:
+        return Report(False, 0, None, "no trusted public key is configured "
+                                      "(AUDIT_TRUSTED_KEYS): nothing can vouch for a checkpoint")
+    if not any(_signed_by(key, data) for key in trusted):
+        return Report(False, 0, None, "the checkpoint is not signed by a trusted key")
+    seq = int(data["seq"])
+    report = verify_chain(session, upto=seq)
     if not report.ok:
         return report
-    signed_hash = session.scalar(select(AuditEvent.row_hash)
-                                 .where(AuditEvent.seq == data["seq"]))
-    if data["seq"] and signed_hash != data["row_hash"]:
-        return Report(False, report.checked, data["seq"],
+    signed_hash = session.scalar(select(AuditEvent.row_hash).where(AuditEvent.seq == seq))
+    if seq and signed_hash != data["row_hash"]:
+        return Report(False, report.checked, seq,
                       "the log was rewritten: this position no longer has the signed hash")
     return report
+
+
+def _signed_by(public: str, data: dict) -> bool:
+    try:
+        Ed25519PublicKey.from_public_bytes(base64.b64decode(public, validate=True)).verify(
+            base64.b64decode(data["signature"], validate=True),
+            _message(int(data["seq"]), str(data["row_hash"])))
+    except (InvalidSignature, ValueError, KeyError, TypeError):
+        return False
+    return True
 
 
 def write_checkpoint(data: dict, path: Path) -> None:

@@ -1,10 +1,13 @@
-"""Reading paper-form spreadsheets: CSV (any common encoding of Excel's) or XLSX,
-with the column headings mapped to member fields (guessed from Hindi or English)."""
+"""Reading paper-form spreadsheets: CSV (UTF-8, or UTF-16/32 with a byte-order mark, as
+Excel saves them) or XLSX, with the column headings mapped to member fields (guessed
+from Hindi or English)."""
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
+import itertools
 import re
 from collections.abc import Iterator
 from datetime import date, datetime
@@ -45,6 +48,7 @@ GUESSES = {
     "fee_receipt_no": ("receipt", "receipt no", "fee receipt", "रसीद", "रसीद क्रमांक"),
 }
 MAX_ROWS = 500_000
+TOO_MANY_ROWS = _l("At most 5,00,000 rows in one file.")
 
 
 def _normal(heading: str) -> str:
@@ -61,42 +65,125 @@ def guess_mapping(headings: list[str]) -> dict[str, str]:
     return mapping
 
 
+# Byte-order marks, longest first (UTF-32's begins with UTF-16's). Excel writes one
+# for "CSV UTF-8" and "Unicode Text"; without one, only strict UTF-8 is read.
+_BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
+         (codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
+         (codecs.BOM_UTF16_BE, "utf-16"))
+NOT_UNICODE = _l("The file is not saved as Unicode text, so its letters cannot be read "
+                 "(Excel's plain \"CSV\" uses an old Windows code page, which has no Hindi). "
+                 "In Excel, save it as \"CSV UTF-8\" or as .xlsx, and upload that.")
+UNREADABLE_XLSX = _l("This .xlsx file cannot be opened: it is damaged or not an Excel "
+                     "workbook. Open it in Excel and save it again, or save it as \"CSV UTF-8\".")
+ONE_COLUMN = _l("Only one column was found. Put each field (name, father's name, mobile...) "
+                "in its own column, separated by commas, and save as \"CSV UTF-8\" or .xlsx.")
+PARSE_ROWS = 1000  # rows read at upload to prove a workbook opens (the check reads the rest)
+
+
 def _decode(data: bytes) -> str:
-    for encoding in ("utf-8-sig", "utf-16"):
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise ValidationError(_l("The file is not UTF-8 text. In Excel, save it as "
-                             "\"CSV UTF-8\" or as .xlsx."), field="file")
+    """The text of a CSV, by a strict order: a byte-order mark, else UTF-8; else refused.
+
+    Guessing a legacy code page is not honest: the same bytes read as Windows-1252
+    or as UTF-16 give different names, and nothing in the file says which is meant.
+    """
+    encoding = next((name for bom, name in _BOMS if data.startswith(bom)), "utf-8")
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError:
+        raise ValidationError(NOT_UNICODE, field="file") from None
+    if "\x00" in text:  # UTF-16 without its mark reads as UTF-8 with a NUL in every letter
+        raise ValidationError(NOT_UNICODE, field="file")
+    return text
+
+
+def _dialect(text: str):
+    """The CSV's separator (comma, semicolon or tab), read from its first whole lines."""
+    sample = "".join(itertools.islice(io.StringIO(text), 20))
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=",;\t")
+    except csv.Error:
+        if sample.strip():
+            raise ValidationError(ONE_COLUMN, field="file") from None
+        return csv.excel
+
+
+def _csv_rows(text: str) -> Iterator[list[str]]:
+    reader = csv.reader(io.StringIO(text), _dialect(text))
+    try:
+        yield from reader
+    except csv.Error:
+        raise ValidationError(_l("Line %(n)s of the file cannot be read as CSV (a cell far "
+                                 "too long?). Correct it and upload the file again.",
+                                 n=reader.line_num), field="file") from None
+
+
+def _lines(source, suffix: str) -> Iterator[list]:
+    """The file's rows as lists of cells, headings first: CSV text or workbook values."""
+    if suffix == ".xlsx":
+        yield from _xlsx_lines(source)
+    else:
+        yield from _csv_rows(_decode(source))
+
+
+def _xlsx_lines(source) -> Iterator[list]:
+    try:
+        book = openpyxl.load_workbook(source, read_only=True, data_only=True)
+    except Exception:  # noqa: BLE001 - openpyxl raises a dozen kinds for a damaged file
+        raise ValidationError(UNREADABLE_XLSX, field="file") from None
+    try:
+        if not book.worksheets:
+            raise ValidationError(UNREADABLE_XLSX, field="file")
+        values = book.worksheets[0].iter_rows(values_only=True)
+        while True:
+            try:
+                row = next(values, None)
+            except Exception:  # noqa: BLE001 - a damaged sheet can fail half-way through
+                raise ValidationError(UNREADABLE_XLSX, field="file") from None
+            if row is None:
+                return
+            yield [_cell_text(value) for value in row]
+    finally:
+        book.close()
+
+
+def _source(path: Path):
+    """What _lines reads: a workbook is opened from its path, a CSV is read whole."""
+    return path if path.suffix.lower() == ".xlsx" else path.read_bytes()
 
 
 def rows(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
     """(row number as the spreadsheet shows it, {heading: text}) for each data row."""
-    if path.suffix.lower() == ".xlsx":
-        yield from _xlsx_rows(path)
-        return
-    text = _decode(path.read_bytes())
-    dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t") if text.strip() else csv.excel
-    reader = csv.reader(io.StringIO(text), dialect)
-    headings = [h.strip() for h in next(reader, [])]
-    for number, values in enumerate(reader, start=2):
-        if any(value.strip() for value in values):
-            yield number, dict(zip(headings, (v.strip() for v in values), strict=False))
+    lines = _lines(_source(path), path.suffix.lower())
+    headings = [str(h).strip() for h in next(lines, [])]
+    for number, values in enumerate(lines, start=2):
+        values = [str(v).strip() for v in values]
+        if any(values):
+            yield number, dict(zip(headings, values, strict=False))
 
 
-def _xlsx_rows(path: Path):
-    book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    try:
-        sheet = book.worksheets[0]
-        values = sheet.iter_rows(values_only=True)
-        headings = [str(h).strip() if h is not None else "" for h in next(values, ())]
-        for number, row in enumerate(values, start=2):
-            cells = [_cell_text(value) for value in row]
-            if any(cells):
-                yield number, dict(zip(headings, cells, strict=False))
-    finally:
-        book.close()
+def headings(path: Path) -> list[str]:
+    """The first row's headings, even when no data row follows."""
+    first = next(_lines(_source(path), path.suffix.lower()), [])
+    return [str(h).strip() for h in first if str(h).strip()]
+
+
+def inspect(data: bytes, suffix: str) -> list[str]:
+    """Read an uploaded file before anything keeps it: its headings, or a ValidationError
+    saying in the user's language why it cannot be read. A CSV is read to its end
+    (quick); a workbook as far as PARSE_ROWS rows (the check reads the rest)."""
+    lines = _lines(io.BytesIO(data) if suffix == ".xlsx" else data, suffix)
+    first = next(lines, [])
+    found = [str(h).strip() for h in first if str(h).strip()]
+    if len(found) < 2:
+        raise ValidationError(ONE_COLUMN if found else _l("The file has no headings in its "
+                                                          "first row."), field="file")
+    limit = PARSE_ROWS if suffix == ".xlsx" else MAX_ROWS
+    for count, _line in enumerate(lines, start=1):
+        if count > limit:
+            if suffix == ".xlsx":
+                break
+            raise ValidationError(TOO_MANY_ROWS, field="file")
+    return found
 
 
 def _cell_text(value) -> str:
@@ -109,17 +196,3 @@ def _cell_text(value) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))  # Excel stores 9876543210 as 9876543210.0
     return str(value).strip()
-
-
-def headings(path: Path) -> list[str]:
-    """The first row's headings, even when no data row follows."""
-    if path.suffix.lower() == ".xlsx":
-        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-        try:
-            first = next(book.worksheets[0].iter_rows(values_only=True), ())
-        finally:
-            book.close()
-        return [str(h).strip() for h in first if h is not None]
-    text = _decode(path.read_bytes())
-    dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t") if text.strip() else csv.excel
-    return [h.strip() for h in next(csv.reader(io.StringIO(text), dialect), []) if h.strip()]

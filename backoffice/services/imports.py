@@ -37,7 +37,6 @@ from backoffice.services.exports import SafeCsvWriter
 from backoffice.services.units import ancestors
 
 CHUNK = 2000
-MAX_BYTES = 60_000_000
 _RELATIONS = {"father": "father", "पिता": "father", "s/o": "father", "d/o": "father",
               "husband": "husband", "पति": "husband", "w/o": "husband"}
 _GENDERS = {"female": "female", "f": "female", "महिला": "female", "स्त्री": "female",
@@ -51,23 +50,29 @@ def _folder() -> Path:
 
 
 def upload(actor, unit: Unit, data: bytes, filename: str, receipt_books: str) -> ImportBatch:
-    """Keep the file (by its SHA-256) and open a batch for a block or district in scope."""
+    """Open a batch for a block or district in scope, for a file that reads: it is parsed
+    first and kept (by its SHA-256) only once accepted."""
     if unit is None or unit.level not in ("block", "district") or not unit_in_scope(
             actor, MEMBER_IMPORT, unit):
         raise NotFound(_l("Choose a block or district from your units."))
     suffix = Path(filename or "").suffix.lower()
     if suffix not in (".csv", ".xlsx"):
         raise ValidationError(_l("Upload a .csv or .xlsx file."), field="file")
-    if not data or len(data) > MAX_BYTES:
-        raise ValidationError(_l("The file is empty or larger than 60 MB."), field="file")
+    largest = current_app.config["IMPORT_MAX_BYTES"]
+    if not data or len(data) > largest:
+        raise ValidationError(_l("The file is empty or larger than %(n)s MB.",
+                                 n=largest // 1_000_000), field="file")
     books = " ".join((receipt_books or "").split())[:200]
     if not books:
         raise ValidationError(_l("Write the receipt book numbers of these forms."),
                               field="receipt_books")
+    columns = import_files.inspect(data, suffix)
     digest = hashlib.sha256(data).hexdigest()
     path = _folder() / f"{digest}{suffix}"
-    path.write_bytes(data)
-    columns = import_files.headings(path)
+    if not path.exists():
+        partial = path.with_suffix(".part")
+        partial.write_bytes(data)
+        partial.replace(path)  # atomic: a batch never points at half a file
     batch = ImportBatch(unit_id=unit.id, uploaded_by_id=actor.id, receipt_books=books,
                         filename=Path(filename).name[:200], stored_path=str(path), sha256=digest,
                         mapping=json.dumps(import_files.guess_mapping(columns),
@@ -283,7 +288,7 @@ def check(actor, batch_id: int, *, progress: Callable[[int], None] | None = None
         if progress:
             progress(total)
         if total > import_files.MAX_ROWS:
-            raise ValidationError(_l("At most 5,00,000 rows in one file."), field="file")
+            raise ValidationError(import_files.TOO_MANY_ROWS, field="file")
     batch.status, batch.total_rows, batch.valid_rows = "checked", total, valid
     batch.rejected_rows = total - valid
     audit.record("import.check", entity_type="import", entity_id=batch.id,

@@ -23,6 +23,7 @@ from backoffice.models import ImportBatch, Unit
 from backoffice.services import import_files, import_jobs, imports
 from backoffice.services.errors import ServiceError
 from backoffice.services.import_files import FIELD_LABELS
+from backoffice.uploads import accepts_file
 from backoffice.views.base import AdminForm, SecureView, choices
 
 
@@ -56,6 +57,7 @@ class ImportView(SecureView):
         return form
 
     @expose("/", methods=["GET", "POST"])
+    @accepts_file("IMPORT_MAX_BYTES")
     def index(self):
         form = self._upload_form(get_form_data() if request.method == "POST" else None)
         if request.method == "POST" and form.validate():

@@ -21,6 +21,7 @@ from backoffice.services import photos, verification
 from backoffice.services.errors import ServiceError
 from backoffice.services.membership_numbers import format_membership_no
 from backoffice.services.privacy import mask_phone
+from backoffice.uploads import accepts_file
 from backoffice.views.base import AdminForm
 
 
@@ -78,6 +79,7 @@ class VerifyMixin:
         return result.ok and form.step.data != "send"
 
     @expose("/photo/", methods=["POST"])
+    @accepts_file("PHOTO_MAX_BYTES")
     def photo(self):
         member = self._member_to_verify()
         form = PhotoForm(get_form_data())  # request.form and request.files together

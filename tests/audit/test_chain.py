@@ -1,5 +1,6 @@
 """The audit log's guarantees (docs/audit-log.md, "Tests that prove it")."""
 
+import base64
 import json
 import threading
 
@@ -99,8 +100,9 @@ def test_a_full_rewrite_passes_inside_but_fails_against_an_earlier_checkpoint(ct
                                                                                tmp_path):
     base = some_events(units)
     key = load_private_key(_key(tmp_path))
+    trusted = [base64.b64encode(key.public_key().public_bytes_raw()).decode()]
     signed = checkpoint(db.session, key)
-    assert signed["seq"] == base + 6 and verify_checkpoint(db.session, signed).ok
+    assert signed["seq"] == base + 6 and verify_checkpoint(db.session, signed, trusted).ok
     # Someone with the database rewrites event 2 and recomputes every hash after it.
     rows = db.session.scalars(select(AuditEvent).order_by(AuditEvent.seq)).all()
     forged = [{c: getattr(r, c) for c in chain.HASHED_FIELDS} for r in rows]
@@ -113,10 +115,11 @@ def test_a_full_rewrite_passes_inside_but_fails_against_an_earlier_checkpoint(ct
         db.session.execute(AuditEvent.__table__.insert().values(**event))
     db.session.execute(update(AuditHead).values(row_hash=prev))
     assert verify_chain(db.session).ok  # the rewrite is consistent with itself
-    report = verify_checkpoint(db.session, signed)
+    report = verify_checkpoint(db.session, signed, trusted)
     assert not report.ok and "rewritten" in report.problem
     forged_signature = dict(signed, row_hash=prev)
-    assert "signature" in verify_checkpoint(db.session, forged_signature).problem
+    assert "not signed by a trusted key" in verify_checkpoint(db.session, forged_signature,
+                                                              trusted).problem
 
 
 def _key(tmp_path):

@@ -4,6 +4,7 @@ import csv
 import io
 import random
 from datetime import date
+from pathlib import Path
 
 import openpyxl
 import pytest
@@ -230,3 +231,36 @@ def test_bad_uploads_are_refused_with_a_reason(ctx, units, staff):
     with pytest.raises(ValidationError, match="receipt book"):
         imports.upload(staff["district"], units["DIST-BILASPUR"], csv_bytes([GOOD]), "f.csv",
                        " ")
+
+
+def _stored(app):
+    folder = Path(app.instance_path) / "imports"
+    return sorted(folder.iterdir()) if folder.exists() else []
+
+
+@pytest.mark.parametrize(("data", "name", "reason"), [
+    # Excel's plain "CSV" on Windows is cp1252; of even length it once read as UTF-16.
+    ("name,father\nJosé,Ramé\n".encode("cp1252"), "ansi-even.csv", "not saved as Unicode"),
+    ("name,father\nJosé,Ramé\n\n".encode("cp1252"), "ansi-odd.csv", "not saved as Unicode"),
+    ("name,father\nRam,Shyam\n".encode("utf-16-le"), "no-bom.csv", "not saved as Unicode"),
+    (b"\xff\xfe\x00\xd8bad", "broken-utf16.csv", "not saved as Unicode"),
+    (b"name\nRam Kumar\nShyam Lal\n", "one-column.csv", "Only one column"),
+    (b"PK\x03\x04 not really a workbook", "damaged.xlsx", "cannot be opened"),
+    (csv_bytes([GOOD]), "renamed.xlsx", "cannot be opened"),
+    (b'name,father\n"' + b"x" * 200_000 + b'",y\n', "huge-cell.csv", "Line 2 of the file"),
+])
+def test_unreadable_files_are_refused_before_anything_is_kept(ctx, app, units, staff, data,
+                                                               name, reason):
+    before = members()
+    with pytest.raises(ValidationError, match=reason):
+        imports.upload(staff["district"], units["DIST-BILASPUR"], data, name, "1")
+    assert _stored(app) == []
+    assert members() == before
+
+
+def test_utf16_and_utf8_files_with_their_mark_read_the_same(ctx, app, units, staff):
+    text = csv_bytes([GOOD], bom=False).decode()
+    for data in (("\ufeff" + text).encode("utf-16-le"), ("\ufeff" + text).encode("utf-16-be"),
+                 text.replace(",", "\t").encode("utf-16"), text.encode("utf-8")):
+        batch = run(staff, units, data)
+        assert (batch.total_rows, batch.valid_rows) == (1, 1), problems(batch)

@@ -195,10 +195,10 @@ def test_a_checkpoint_is_signed_at_export_when_the_key_exists(ctx, app, staff, h
     from backoffice.audit.verify import new_key, verify_checkpoint
 
     app.config["AUDIT_SIGNING_KEY"] = str(tmp_path / "key.pem")
-    new_key(tmp_path / "key.pem")
+    public = new_key(tmp_path / "key.pem")
     made = exported(hostile_roll, staff, "csv")
     checkpoint = made.manifest["audit"]["checkpoint"]
-    assert verify_checkpoint(db.session, checkpoint).ok
+    assert verify_checkpoint(db.session, checkpoint, [public]).ok
     made.path.unlink()
 
 

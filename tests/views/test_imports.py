@@ -1,6 +1,7 @@
 """Paper imports through the screens and the command line."""
 
 import io
+from pathlib import Path
 
 from sqlalchemy import func, select
 
@@ -69,3 +70,34 @@ def test_the_cli_checks_and_commits(app, staff, units, tmp_path):
     assert "2 rows, 1 valid, 1 refused" in result.output
     assert "3,mobile" in problems.read_text(encoding="utf-8-sig")
     assert db.session.scalar(select(func.count()).select_from(Member)) == 1
+
+
+def test_unreadable_files_are_refused_on_the_page_in_hindi(app, browser, staff, units):
+    b = browser(staff["district"], lang="hi")
+    for data, name in (("नाम,पिता\nJosé,Ramé\n".encode("cp1252", "replace"), "ansi.csv"),
+                       (b"name\nRam\n", "one.csv"), (b"PK\x03\x04broken", "forms.xlsx")):
+        response = upload(b, units, data, name)
+        page = response.get_data(as_text=True)
+        assert response.status_code == 200, name
+        assert "फ़ाइल" in page or "कॉलम" in page, name  # the reason, in Hindi
+    assert db.session.scalar(select(func.count()).select_from(ImportBatch)) == 0
+    assert not (Path(app.instance_path) / "imports").exists() or not any(
+        (Path(app.instance_path) / "imports").iterdir())
+
+
+def test_a_file_over_the_limit_gets_a_413_page_in_the_users_language(app, browser, staff,
+                                                                      units):
+    app.config["IMPORT_MAX_BYTES"] = 200_000  # the test client spools bodies over 500 kB
+    b = browser(staff["district"], lang="hi")
+    response = upload(b, units, csv_bytes([GOOD]) + b"x" * 300_000)
+    assert response.status_code == 413
+    page = response.get_data(as_text=True)
+    assert "0.2 MB" in page and "फ़ाइल बहुत बड़ी है" in page and "<html" in page
+    assert db.session.scalar(select(func.count()).select_from(ImportBatch)) == 0
+
+
+def test_every_other_form_takes_a_small_body_only(app, browser):
+    b = browser(lang="en")
+    response = b.post("/login", {"login": "x" * 1_200_000, "password": "y"})
+    assert response.status_code == 413
+    assert "too large" in response.get_data(as_text=True)

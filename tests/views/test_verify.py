@@ -97,3 +97,30 @@ def test_a_file_that_is_not_a_photo_is_refused(app, browser, staff, units, tmp_p
     db.session.refresh(member)
     assert member.photo_sha256 is None
     assert not any(tmp_path.rglob("*.*"))
+
+
+def test_a_photo_too_large_is_refused_in_hindi_and_never_kept(app, browser, staff, units,
+                                                              tmp_path):
+    """Over the photo limit: the service says so; far over it, the request itself is
+    refused (413) before it is read, with a page in the user's language."""
+    app.config.update(PHOTO_DIR=str(tmp_path), PHOTO_MAX_BYTES=100_000)
+    with app.test_request_context():
+        member = factories.member(units["BLK-BILHA"])
+    b = browser(staff["enroller"], lang="hi")
+    url = f"/admin/members/verify/?id={member.id}"
+
+    def post(size):
+        return b.client.post(f"/admin/members/photo/?id={member.id}", data={
+            "csrf_token": b.csrf_token(url),
+            "photo": (io.BytesIO(png_bytes() + b"\0" * size), "big.png")},
+            content_type="multipart/form-data", follow_redirects=True)
+
+    slightly = post(120_000)
+    assert slightly.status_code == 200 and "फ़ोटो बहुत बड़ी है" in slightly.get_data(as_text=True)
+    far = post(400_000)  # under the test client's 500 kB spooling threshold
+    assert far.status_code == 413
+    assert "फ़ाइल बहुत बड़ी है" in far.get_data(as_text=True) and "0.1 MB" in far.get_data(
+        as_text=True)
+    db.session.refresh(member)
+    assert member.photo_sha256 is None
+    assert not any(tmp_path.rglob("*.*"))
