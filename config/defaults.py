@@ -111,10 +111,6 @@ AUDIT_HMAC_KEY = None
 # checkpoints `backoffice audit verify --checkpoint` accepts; a checkpoint signed by any
 # other key fails. A list, or one string with the keys separated by commas or spaces.
 AUDIT_TRUSTED_KEYS = ()
-# The public keys (base64, as `backoffice audit keygen` prints them) whose signed
-# checkpoints `backoffice audit verify --checkpoint` accepts; a checkpoint signed by any
-# other key fails. A list, or one string with the keys separated by commas or spaces.
-AUDIT_TRUSTED_KEYS = ()
 
 # Audit reports: what counts as suspicious (per enroller-hour at night, members per phone,
 # consecutive phone numbers), and the default window in days.
