@@ -95,6 +95,12 @@ MAX_CONTENT_LENGTH = 1_000_000
 PHOTO_DIR = None
 PHOTO_MAX_BYTES = 5_000_000
 
+# Files (photos, paper-form uploads, exports, manifests; docs/storage.md): "database" keeps
+# them in PostgreSQL, shared by every app host; "filesystem" in STORAGE_DIR (default: the
+# instance folder), for the single-host demo. None: database on PostgreSQL, else filesystem.
+STORAGE_BACKEND = None
+STORAGE_DIR = None
+
 # Public self-enrolment (/join): posts per client address, and the fastest a person fills it.
 JOIN_RATE_LIMIT = "10/hour"
 JOIN_MIN_SECONDS = 4

@@ -3,9 +3,11 @@
 from backoffice.models.audit import GENESIS, AuditEvent, AuditHead
 from backoffice.models.base import Base, utcnow
 from backoffice.models.imports import ImportBatch, ImportProblem
+from backoffice.models.jobs import JOB_STATES, Job
 from backoffice.models.members import CHANNELS, GENDERS, RELATIONS, STATUSES, Member
 from backoffice.models.rolls import ROLL_STATES, Roll, RollClaim, RollEntry
 from backoffice.models.staff import ROLES, RoleAssignment, StaffUser
+from backoffice.models.storage import StoredChunk, StoredFile
 from backoffice.models.tallies import MemberTally
 from backoffice.models.targets import MemberDaily, UnitTarget
 from backoffice.models.units import LEVELS, Unit, level_depth
@@ -15,6 +17,8 @@ __all__ = [
     "GENESIS",
     "ImportBatch",
     "ImportProblem",
+    "JOB_STATES",
+    "Job",
     "AuditEvent",
     "AuditHead",
     "CHANNELS",
@@ -37,6 +41,8 @@ __all__ = [
     "RollEntry",
     "SmsStatusEvent",
     "StaffUser",
+    "StoredChunk",
+    "StoredFile",
     "Unit",
     "level_depth",
     "utcnow",

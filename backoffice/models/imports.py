@@ -22,7 +22,7 @@ class ImportBatch(Base):
     uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("staff_user.id"))
     receipt_books: Mapped[str] = mapped_column(String(200))
     filename: Mapped[str] = mapped_column(String(200))
-    stored_path: Mapped[str] = mapped_column(String(300))
+    stored_path: Mapped[str] = mapped_column(String(300))  # storage name: imports/<sha256>.csv
     sha256: Mapped[str] = mapped_column(String(64))
     mapping: Mapped[str] = mapped_column(Text, default="{}")  # field -> column heading
     status: Mapped[str] = mapped_column(
@@ -36,6 +36,8 @@ class ImportBatch(Base):
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     committed_at: Mapped[datetime | None]
+    # When the uploaded file left storage (retention; its SHA-256 stays in the audit log).
+    file_deleted_at: Mapped[datetime | None]
 
 
 class ImportProblem(Base):
