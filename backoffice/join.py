@@ -24,11 +24,12 @@ from flask import (
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from itsdangerous import BadSignature, URLSafeSerializer
+from itsdangerous import BadSignature, SignatureExpired
 from sqlalchemy import select
 from wtforms import BooleanField, DateField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
+from backoffice import keys
 from backoffice.extensions import db, limiter
 from backoffice.i18n import current_language
 from backoffice.models import Member, Unit
@@ -66,19 +67,43 @@ class CodeForm(FlaskForm):
                        render_kw={"inputmode": "numeric", "autocomplete": "one-time-code"})
 
 
+STAMP_PURPOSE = "join/form-served"
+
+
 def _stamp() -> str:
-    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="join").dumps(time.time())
+    return keys.serializer(STAMP_PURPOSE).dumps(time.time())
+
+
+def _started(form: JoinForm) -> float | None:
+    """When the form was served, from its signed stamp; None if the stamp is missing,
+    forged, or older than JOIN_FORM_MAX_SECONDS (a stamp is not a pass for ever)."""
+    try:
+        return float(keys.serializer(STAMP_PURPOSE).loads(
+            form.started.data or "", max_age=current_app.config["JOIN_FORM_MAX_SECONDS"]))
+    except (BadSignature, TypeError, ValueError):  # SignatureExpired is a BadSignature
+        return None
+
+
+def _stale(form: JoinForm) -> bool:
+    """A genuine stamp past its age: the person left the page open. Say so and show the
+    form again with a new stamp, rather than drop their signup as automated."""
+    try:
+        keys.serializer(STAMP_PURPOSE).loads(
+            form.started.data or "", max_age=current_app.config["JOIN_FORM_MAX_SECONDS"])
+    except SignatureExpired:
+        flash(_("This page was open too long. Check your details and submit again."),
+              "error")
+        return True
+    except BadSignature:
+        return False
+    return False
 
 
 def _looks_automated(form: JoinForm) -> bool:
     if form.website.data:
         return True
-    try:
-        started = URLSafeSerializer(current_app.config["SECRET_KEY"], salt="join").loads(
-            form.started.data or "")
-    except BadSignature:
-        return True
-    return time.time() - float(started) < current_app.config["JOIN_MIN_SECONDS"]
+    started = _started(form)
+    return started is None or time.time() - started < current_app.config["JOIN_MIN_SECONDS"]
 
 
 def _block_choices():
@@ -95,7 +120,7 @@ def _block_choices():
 def join():
     form = JoinForm()
     form.block_id.choices = choices(_block_choices())
-    if form.validate_on_submit():
+    if form.validate_on_submit() and not _stale(form):
         if _looks_automated(form):
             return _pretend_sent()
         data = member_service.MemberInput(**{name: form[name].data

@@ -4,13 +4,12 @@ so every worker process counts against one budget."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-
 from flask import Flask, current_app
 from limits import parse_many
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
+
+from backoffice import keys
 
 
 def init_app(app: Flask) -> None:
@@ -20,8 +19,7 @@ def init_app(app: Flask) -> None:
 
 def _key(value: str) -> str:
     """A keyed hash: phone numbers never sit in Redis in the clear."""
-    secret = current_app.config["SECRET_KEY"].encode()
-    return hmac.new(secret, value.encode(), hashlib.sha256).hexdigest()[:32]
+    return keys.keyed_hash("rate-limit-keys", value)[:32]
 
 
 def hit(name: str, value: str, limits: str) -> bool:

@@ -104,6 +104,8 @@ STORAGE_DIR = None
 # Public self-enrolment (/join): posts per client address, and the fastest a person fills it.
 JOIN_RATE_LIMIT = "10/hour"
 JOIN_MIN_SECONDS = 4
+# ...and the longest its signed time stamp stays good (then the form is shown again).
+JOIN_FORM_MAX_SECONDS = 2 * 3600
 # Reverse proxies in front of the app (0: none). Their X-Forwarded-* headers are
 # trusted only with this set, for client addresses and https URLs.
 PROXY_COUNT = 0

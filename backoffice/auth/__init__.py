@@ -15,7 +15,12 @@ def init_app(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.login_message = _l("Please log in to see this page.")
     login_manager.login_message_category = "info"
-    login_manager.session_protection = "strong"
+    # Bound to the account, not to the address: mobile networks change a phone's
+    # address all day, and "strong" would log the enroller out each time. "basic"
+    # only marks such a session not fresh. What ends a session is its account's
+    # session version (password change, _load_session_user), logout (which clears
+    # it) and the signed cookie's age (PERMANENT_SESSION_LIFETIME).
+    login_manager.session_protection = "basic"
     login_manager.user_loader(_load_session_user)
     app.register_blueprint(login.bp)
     app.register_blueprint(account.bp)

@@ -153,5 +153,6 @@ def logout():
     audit.record("auth.logout", entity_type="staff", entity_id=current_user.id)
     db.session.commit()
     logout_user()
+    session.clear()  # the second-factor mark, audit reference, pending codes: all of it
     flash(_("You have logged out."), "info")
     return redirect(url_for("auth.login"))

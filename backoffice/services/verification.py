@@ -9,7 +9,6 @@ member stays recorded and a later send works.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import logging
 import secrets
@@ -20,7 +19,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 
-from backoffice import audit, ratelimits, sms
+from backoffice import audit, keys, ratelimits, sms
 from backoffice.extensions import db
 from backoffice.models import Member, PhoneRecord, PhoneVerification, utcnow
 from backoffice.services.errors import ServiceError
@@ -45,7 +44,7 @@ def _config(name):
 
 def _hash(verification: PhoneVerification, code: str) -> str:
     message = f"{verification.id}|{verification.member_id}|{verification.phone}|{code}"
-    return hmac.new(_config("SECRET_KEY").encode(), message.encode(), hashlib.sha256).hexdigest()
+    return keys.keyed_hash("otp-codes", message)
 
 
 def _pending(member: Member) -> PhoneVerification | None:
