@@ -8,7 +8,7 @@ from flask_sqlalchemy.session import Session
 from sqlalchemy import event, inspect
 from sqlalchemy.orm import ORMExecuteState
 
-from backoffice.audit import chain
+from backoffice.audit import chain, state
 from backoffice.audit.events import PENDING, new_request_id, pii, record
 from backoffice.models import Member, RoleAssignment, Roll, StaffUser, Unit
 
@@ -17,7 +17,8 @@ AUDITED_TABLES = frozenset({"member", "staff_user", "role_assignment", "unit", "
 # Per model: (event noun, personal fields, secret fields, fields not worth an event).
 _MODELS = {
     Member: ("member", {"full_name", "relative_name", "date_of_birth", "mobile", "epic",
-                        "address", "photo_path", "photo_sha256"}, set(), {"updated_at"}),
+                        "address", "photo_path", "photo_sha256", "photo_phash"}, set(),
+             {"updated_at"}),
     StaffUser: ("staff", {"full_name", "email", "mobile"}, {"password_hash", "totp_secret"},
                 {"failed_logins", "locked_until", "last_login_at", "totp_last_step"}),
     RoleAssignment: ("role", set(), set(), set()),
@@ -93,6 +94,7 @@ def _before_commit(session) -> None:
     session.flush()  # ORM changes still pending become events first
     events = session.info.pop(PENDING, None)
     if events:
+        state.attach(session.connection(), events)
         chain.append(session.connection(), events)
 
 

@@ -1,4 +1,5 @@
-"""`backoffice audit verify | checkpoint | keygen`."""
+"""`backoffice audit verify [--checkpoint FILE | --state] | baseline-state | checkpoint |
+keygen`."""
 
 from __future__ import annotations
 
@@ -8,9 +9,13 @@ from pathlib import Path
 import click
 from flask import current_app
 from flask.cli import with_appcontext
+from sqlalchemy import func, select
 
+from backoffice import audit
+from backoffice.audit import state as row_state
 from backoffice.audit import verify as chain_verify
 from backoffice.extensions import db
+from backoffice.models import Member
 
 
 def key_path() -> Path:
@@ -28,9 +33,15 @@ def audit_cli() -> None:
 @click.option("--checkpoint", "checkpoint_file", type=click.Path(exists=True, dir_okay=False),
               help="A signed checkpoint: fail if anything up to it was rewritten. Only "
                    "checkpoints signed by a key in AUDIT_TRUSTED_KEYS are accepted.")
+@click.option("--state", "check_state", is_flag=True,
+              help="Instead: check every member row against its last recorded state and "
+                   "name each row no event explains (edits made behind the app).")
 @with_appcontext
-def verify(checkpoint_file: str | None) -> None:
+def verify(checkpoint_file: str | None, check_state: bool) -> None:
     """Recompute every hash of the chain; name the first broken position."""
+    if check_state:
+        _verify_state()
+        return
     if checkpoint_file:
         try:
             data = json.loads(Path(checkpoint_file).read_text(encoding="utf-8"))
@@ -48,6 +59,42 @@ def verify(checkpoint_file: str | None) -> None:
     position = f" at position {report.broken_at}" if report.broken_at is not None else ""
     raise click.ClickException(f"BROKEN{position}: {report.problem} ({report.checked} events "
                                f"verified before it).")
+
+
+def _verify_state() -> None:
+    counts = {"members": 0}
+    found = 0
+    for finding in row_state.verify_state(db.session, counts):
+        found += 1
+        click.echo(f"member {finding.member_id}: {finding.problem}")
+    db.session.rollback()
+    if found:
+        raise click.ClickException(f"{found} member(s) that no event explains "
+                                   f"({counts['members']} rows checked).")
+    click.echo(f"OK: {counts['members']} member rows match their last recorded state.")
+
+
+@audit_cli.command("baseline-state")
+@click.option("--reason", required=True,
+              help="Why (e.g. the upgrade that began recording states); kept in the log.")
+@with_appcontext
+def baseline_state(reason: str) -> None:
+    """Record, once, the state of each member row the log has no state for yet (rows
+    recorded before states were kept). Run it right after upgrading, when the register
+    is known good: it vouches for the rows as they are."""
+    reason = " ".join(reason.split())[:500]
+    if not reason:
+        raise click.ClickException("Give a reason.")
+    last = db.session.scalar(select(func.max(Member.id))) or 0
+    done = 0
+    for lo in range(1, last + 1, row_state.BATCH):
+        missing = row_state.unattested(db.session, lo, lo + row_state.BATCH - 1)
+        for member_id, block_id, had_events in missing:
+            audit.record(row_state.BASELINE, entity_type="member", entity_id=member_id,
+                         unit_id=block_id, reason=reason, details={"had_events": had_events})
+        db.session.commit()
+        done += len(missing)
+    click.echo(f"Recorded the state of {done} member rows.")
 
 
 @audit_cli.command("checkpoint")

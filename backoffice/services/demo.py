@@ -223,8 +223,12 @@ def seed_members(count: int, *, seed: int = 2026) -> int:
                            enrollers[block.id], approvers.get(block.id))
             for block in factory.rng.choices(blocks, weights=weights, k=size)
         ]
-        # Synthetic rows, logged as one event: they are no person's signup.
-        db.session.execute(insert(Member), rows, execution_options={"audited": True})
+        # Synthetic rows: one event each, so each carries its row's state (audit.state).
+        made = db.session.execute(insert(Member).returning(Member.id, Member.block_id), rows,
+                                  execution_options={"audited": True})
+        for member_id, block_id in made:
+            audit.record("member.seed", entity_type="member", entity_id=member_id,
+                         unit_id=block_id)
         done += size
     audit.record("demo.seed", details={"members": done, "seed": seed})
     return done

@@ -318,6 +318,11 @@ def commit(actor, batch_id: int, *, progress: Callable[[int], None] | None = Non
             progress(seen)
     first_id = db.session.scalar(select(func.min(Member.id)).where(
         Member.import_batch_id == batch.id))
+    for member_id, block_id in db.session.execute(select(Member.id, Member.block_id).where(
+            Member.import_batch_id == batch.id).order_by(Member.id)):
+        # One event per member as well: it carries the row's state (audit.state).
+        audit.record("member.import", entity_type="member", entity_id=member_id,
+                     unit_id=block_id, actor=actor, details={"batch": batch.id})
     batch.status, batch.committed_rows, batch.committed_at = "committed", written, now
     audit.record("import.commit", entity_type="import", entity_id=batch.id,
                  unit_id=batch.unit_id, actor=actor,
