@@ -18,6 +18,7 @@ from backoffice.audit.verify import new_key
 from backoffice.auth.login import find_staff
 from backoffice.extensions import db
 from backoffice.models import Member, Unit
+from backoffice.photos_cli import photos_cli
 from backoffice.rolls_cli import members_cli, rolls_cli
 from backoffice.services import demo as demo_service
 
@@ -28,6 +29,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(audit_cli)
     app.cli.add_command(rolls_cli)
     app.cli.add_command(members_cli)
+    app.cli.add_command(photos_cli)
 
 
 def _development_only() -> None:

@@ -62,6 +62,9 @@ class Member(Base):
 
     photo_path: Mapped[str | None] = mapped_column(String(255))
     photo_sha256: Mapped[str | None] = mapped_column(String(64), index=True)
+    # The picture hash (services/photos.py): the same picture on several members,
+    # even re-encoded or resized, is an audit report line.
+    photo_phash: Mapped[str | None] = mapped_column(String(16), index=True)
     fee_receipt_no: Mapped[str | None] = mapped_column(String(40))
     consent_notice_version: Mapped[str | None] = mapped_column(String(20))
     consent_at: Mapped[datetime | None]

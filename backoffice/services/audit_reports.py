@@ -1,7 +1,7 @@
 """What district heads audit for, the frauds seen in real drives (docs/audit-log.md):
 bulk signups by one enroller, bursts at odd hours, one phone behind many members,
-voter IDs entered twice, runs of consecutive phone numbers, and OTP outcomes per
-enroller.
+voter IDs entered twice, runs of consecutive phone numbers, one photo on several
+members, and OTP outcomes per enroller.
 
 Every query is scoped to the viewer's units and bounded by a date window, so
 it reads one district's members (tens of thousands), never the whole table.
@@ -10,7 +10,7 @@ Times are bucketed in IST, the hours the enrollers keep.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import BigInteger, Integer, and_, case, cast, func, literal_column, select
@@ -155,9 +155,54 @@ def otp_outcomes(user, window: Window, *, limit: int = 200):
         .order_by(members.c.recorded.desc()).limit(limit)).all()
 
 
+@dataclass
+class ReusedPhoto:
+    picture_hash: str
+    members: int
+    enrollers: int
+    first: list = field(default_factory=list)  # (id, photo_sha256) of the first few
+
+
+def reused_photos(user, window: Window, *, shown: int = 10,
+                  limit: int = 100) -> list[ReusedPhoto]:
+    """Pictures on two or more members in scope, at least one of them recorded in
+    the window: the same picture hash, so a re-encoded or resized copy counts too.
+
+    The others may be older: a photo reused across weeks is still one photo.
+    Members outside the viewer's units are neither counted nor named."""
+    recent = (select(Member.photo_phash)
+              .where(_scope(user, window), Member.photo_phash.is_not(None)))
+    count = func.count().label("members")
+    rows = db.session.execute(
+        select(Member.photo_phash, count,
+               func.count(func.distinct(Member.recorded_by_id)).label("enrollers"))
+        .where(member_filter(user, AUDIT_VIEW), Member.photo_phash.in_(recent))
+        .group_by(Member.photo_phash).having(func.count() >= 2)
+        .order_by(count.desc(), Member.photo_phash).limit(limit)).all()
+    found = {row.photo_phash: ReusedPhoto(row.photo_phash, row.members, row.enrollers)
+             for row in rows}
+    if found:
+        rank = func.row_number().over(partition_by=Member.photo_phash, order_by=Member.id)
+        ranked = (select(Member.id, Member.photo_phash, Member.photo_sha256,
+                         rank.label("rank"))
+                  .where(member_filter(user, AUDIT_VIEW), Member.photo_phash.in_(list(found)))
+                  .subquery())
+        for row in db.session.execute(select(ranked).where(ranked.c.rank <= shown)
+                                      .order_by(ranked.c.id)):
+            found[row.photo_phash].first.append(row)
+    return list(found.values())
+
+
 def members_for(user, window: Window, *, enroller_id: int | None = None,
-                mobile: str | None = None, limit: int = 500):
-    """The drill-down: the members behind a report row, within scope."""
+                mobile: str | None = None, photo: str | None = None, limit: int = 500):
+    """The drill-down: the members behind a report row, within scope.
+
+    A photo's members are all those in scope, like its report line, not only
+    the window's."""
+    if photo:
+        query = select(Member).where(member_filter(user, AUDIT_VIEW),
+                                     Member.photo_phash == photo)
+        return db.session.scalars(query.order_by(Member.created_at).limit(limit)).all()
     query = select(Member).where(_scope(user, window))
     if enroller_id is not None:
         query = query.where(Member.recorded_by_id == enroller_id)

@@ -72,7 +72,7 @@ def erase(actor, member_id: int, reason: str | None) -> Erased:
         member.status_reason = reason
     photo = member.photo_path
     member.full_name = member.relative_name = member.mobile = member.address = ""
-    member.epic = member.photo_path = member.photo_sha256 = None
+    member.epic = member.photo_path = member.photo_sha256 = member.photo_phash = None
     member.date_of_birth = ERASED_BIRTH_DATE
     member.erased_at = now
 

@@ -46,7 +46,8 @@ class AuditReportsView(SecureView):
             epics=[(json.loads(row.details).get("epic"), row.full_name, row.occurred_at)
                    for row in reports.epic_duplicate_attempts(current_user, window)],
             otp=reports.otp_outcomes(current_user, window, limit=50),
-            show_phone=show_phone)
+            reused=reports.reused_photos(current_user, window),
+            number=format_membership_no, show_phone=show_phone)
 
     @expose("/members/")
     def members(self):
@@ -55,7 +56,8 @@ class AuditReportsView(SecureView):
         members = reports.members_for(
             current_user, window,
             enroller_id=int(enroller) if enroller.isdigit() else None,
-            mobile=request.args.get("mobile") or None)
+            mobile=request.args.get("mobile") or None,
+            photo=request.args.get("photo") or None)
         return self.render("admin/audit_report_members.html", members=members,
                            number=format_membership_no, show_phone=mask_phone
                            if not has_permission(current_user, MEMBER_VIEW_PII) else str)

@@ -33,6 +33,7 @@ from backoffice.views.formatting import (
     unit_column,
 )
 from backoffice.views.member_forms import MemberFormMixin
+from backoffice.views.photos import PhotoMixin, photo_cell
 from backoffice.views.verify import VerifyMixin
 
 
@@ -76,7 +77,7 @@ def _pii(masker):
 
 
 class MemberView(AuditedExportMixin, VerifyMixin, MemberFormMixin, DecisionsMixin,
-                 ErasureMixin, ScopedModelView):
+                 ErasureMixin, PhotoMixin, ScopedModelView):
     permission = MEMBER_VIEW
     export_noun = "member"
     can_view_details = True
@@ -123,6 +124,7 @@ class MemberView(AuditedExportMixin, VerifyMixin, MemberFormMixin, DecisionsMixi
         "revoked_by": _l("Revoked by"),
         "revoked_at": _l("Revoked on"),
         "erased_at": _l("Personal data erased on"),
+        "photo_sha256": _l("Photo"),
     }
     column_formatters = {
         "id": _membership_no,
@@ -207,6 +209,9 @@ class ApprovalQueueView(MemberView):
     permission = MEMBER_APPROVE
     can_create = False
     column_default_sort = ("id", False)
+    # The photo beside each row: the block president sees whom they approve.
+    column_list = ("id", "photo_sha256", *MemberView.column_list[1:])
+    column_formatters = MemberView.column_formatters | {"photo_sha256": photo_cell}
 
     def scope_filter(self):
         return and_(member_filter(current_user, MEMBER_APPROVE),

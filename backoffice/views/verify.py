@@ -85,7 +85,7 @@ class VerifyMixin:
         form = PhotoForm(get_form_data())  # request.form and request.files together
         upload = form.photo.data
         try:
-            member.photo_path, member.photo_sha256 = photos.store(upload.read() if upload else b"")
+            photos.attach(member, upload.read() if upload else b"")
         except ServiceError as error:
             flash(str(error.message), "error")
         else:

@@ -1,5 +1,6 @@
 """Audit reports find planted fraud and flag nothing on a clean seed."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -100,3 +101,58 @@ def test_a_voter_id_entered_again_is_reported_without_the_number(app, staff, uni
     assert "CGB7654321" not in attempts[0].details and "hmac:" in attempts[0].details
     page = browser(staff["district"]).get("/admin/audit_reports/").get_data(as_text=True)
     assert "hmac:" in page and "CGB7654321" not in page
+
+
+def test_one_photo_on_several_members_is_a_line_naming_them_in_scope(app, staff, units,
+                                                                     browser):
+    """The same picture, as uploaded and as a smaller re-encoded copy, on members of
+    Bilaspur (one of them recorded long ago) and of Raipur: each district head sees
+    a line naming their own members only, with links to them and their photos."""
+    import io
+
+    from PIL import Image
+
+    from backoffice.services import photos
+    from backoffice.services.units import create_unit
+    from tests.services.test_photos import jpeg_with_everything, picture
+
+    copy = io.BytesIO()
+    picture().resize((600, 400), Image.Resampling.BICUBIC).save(copy, "JPEG", quality=55)
+    with app.test_request_context():
+        raipur_block = create_unit(level="block", code="BLK-PHOTO-RAIPUR",
+                                   name_en="Raipur block", name_hi="रायपुर ब्लॉक",
+                                   parent=units["DIST-RAIPUR"])
+        mine = [factories.member(units["BLK-BILHA"], recorded_by_id=staff["enroller"].id),
+                factories.member(units["BLK-MASTURI"]),
+                factories.member(units["BLK-BILHA"], created_at=utcnow() - timedelta(days=80))]
+        theirs = factories.member(raipur_block)
+        alone = factories.member(units["BLK-BILHA"])
+        for member, upload in zip([*mine, theirs], [jpeg_with_everything(), copy.getvalue(),
+                                                    jpeg_with_everything(), copy.getvalue()],
+                              strict=True):
+            photos.attach(member, upload)
+        other = io.BytesIO()
+        picture().rotate(90, expand=True).save(other, "JPEG")
+        photos.attach(alone, other.getvalue())
+        db.session.commit()
+        assert len({m.photo_sha256 for m in mine}) == 2  # two different files, one picture
+        lines = reports.reused_photos(staff["district"], window())
+        assert [(line.members, sorted(m.id for m in line.first)) for line in lines] == [
+            (3, sorted(m.id for m in mine))]
+        assert reports.reused_photos(staff["other_district"], window()) == []
+        assert [line.members for line in reports.reused_photos(staff["state"], window())] == [4]
+
+    page = browser(staff["district"]).get("/admin/audit_reports/?days=7").get_data(as_text=True)
+    line = page.split('class="table table-sm report-photos"')[1].split("</table>")[0]
+    for member in mine:
+        assert f"/admin/members/details/?id={member.id}\"" in line
+    assert f"?id={theirs.id}\"" not in line and f"?id={alone.id}\"" not in line
+    assert "/admin/members/photo/file/?id=" in line
+    drill_url = re.search(r'href="(/admin/audit_reports/members/\?[^"]*photo=[^"]+)"', line)
+    drill = browser(staff["district"]).get(drill_url.group(1).replace("&amp;", "&"))
+    listed = drill.get_data(as_text=True)
+    assert listed.count("/admin/members/details/?id=") == 3
+    assert listed.count("/admin/members/photo/file/?id=") == 3
+    assert f"details/?id={theirs.id}\"" not in listed
+    other_page = browser(staff["other_district"]).get("/admin/audit_reports/?days=7")
+    assert "/admin/members/photo/file/" not in other_page.get_data(as_text=True)

@@ -262,3 +262,28 @@ def test_nobody_creates_a_member_outside_their_units(app, browser, staff, units,
                 role, block_id, zone_id)
             count += 1
     assert count >= 15
+
+
+def test_the_photo_route_follows_the_matrix(app, browser, staff, probes):
+    """A member view's photo route serves the photo of exactly the rows that view shows
+    the role; the rest answer 404 (or 403 where the view is closed to the role)."""
+    from PIL import Image
+
+    from backoffice.services import photos
+
+    picture = io.BytesIO()
+    Image.new("RGB", (32, 32), "teal").save(picture, "PNG")
+    with app.test_request_context():
+        for marker in (M_IN, M_OUT):
+            photos.attach(db.session.get(Member, probes[marker]), picture.getvalue())
+        db.session.commit()
+    count = 0
+    for view in ("members", "queue"):
+        for role, visible in EXPECT[view].items():
+            b = browser(staff[role])
+            for marker in (M_IN, M_OUT):
+                status = b.get(f"/admin/{view}/photo/file/?id={probes[marker]}").status_code
+                expected = 403 if visible is FORBIDDEN else 200 if marker in visible else 404
+                assert status == expected, (view, role, marker)
+                count += 1
+    assert count == 40
