@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import sqlite3
 
-from flask import Flask
+from flask import Flask, g, has_request_context, request
 from sqlalchemy import event
 
 from backoffice.extensions import db
+
+READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def init_app(app: Flask) -> None:
@@ -17,6 +19,17 @@ def init_app(app: Flask) -> None:
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_connect)
         event.listen(engine, "begin", _sqlite_begin)
+
+
+def writes() -> None:
+    """Declare that this GET request writes (a download that logs itself).
+
+    Requests with other methods write by default. Call it at the start of the
+    view: the read-only transaction the request may have begun (loading the
+    user) is ended, so the next one begins as a writer. See docs/sqlite.md.
+    """
+    g.database_writes = True
+    db.session.commit()
 
 
 def _sqlite_connect(dbapi_connection: sqlite3.Connection, _record) -> None:
@@ -36,4 +49,16 @@ def _sqlite_connect(dbapi_connection: sqlite3.Connection, _record) -> None:
 
 
 def _sqlite_begin(connection) -> None:
-    connection.exec_driver_sql("BEGIN")
+    """A writing request's transactions take the write lock at BEGIN (docs/sqlite.md).
+
+    A deferred transaction that reads and then writes fails at once with
+    "database is locked" if another connection committed in between: the
+    busy wait does not apply to it. BEGIN IMMEDIATE waits its turn instead.
+    """
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if _writing_request() else "BEGIN")
+
+
+def _writing_request() -> bool:
+    if not has_request_context():
+        return False
+    return request.method not in READ_ONLY_METHODS or g.get("database_writes", False)

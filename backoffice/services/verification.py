@@ -12,6 +12,7 @@ from __future__ import annotations
 import hmac
 import logging
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -54,30 +55,129 @@ def _pending(member: Member) -> PhoneVerification | None:
         .order_by(PhoneVerification.id.desc()).limit(1))
 
 
-def send_code(member: Member, *, actor=None, ip: str = "", locale: str = "hi") -> Result:
-    """Send (or resend) a code to the member's phone. The caller commits."""
+def send_code(member: Member, *, actor=None, ip: str = "", locale: str = "hi",
+              settle: Callable[[], None] | None = None) -> Result:
+    """Send (or resend) a code to the member's phone. The caller commits.
+
+    The send is claimed first: the cooldown and the count are checked and
+    taken under a lock on the member's row, so parallel requests for one
+    member send one code. Then ``settle`` runs: boundaries pass
+    ``db.session.commit``, so the claim is visible to the others and no write
+    transaction stays open while the gateway answers (docs/sqlite.md). A send
+    the gateway did not accept gives its count, its cooldown and its
+    rate-limit uses back.
+    """
+    claim = _claim(member, actor=actor, ip=ip, locale=locale)
+    if isinstance(claim, Result):
+        return claim
+    (settle or db.session.flush)()
+    return _deliver(claim, actor)
+
+
+@dataclass
+class _Ref:
+    """What the audit log names of a code: its member, their block, the gateway."""
+
+    verification_id: int
+    member_id: int
+    unit_id: int | None
+    gateway: str
+
+    @classmethod
+    def of(cls, verification: PhoneVerification, member: Member) -> _Ref:
+        return cls(verification.id, member.id, member.block_id, verification.gateway)
+
+
+@dataclass
+class _Claim:
+    """A send counted and committed, to be handed to the gateway: plain values only,
+    so nothing is loaded from the database while the gateway answers."""
+
+    ref: _Ref
+    phone: str
+    gateway: sms.Gateway
+    code: str | None
+    text: str | None
+    locale: str
+    before: dict  # the verification's send fields before the claim, to give back
+    charge: ratelimits.Charge
+
+
+def _claim(member: Member, *, actor, ip: str, locale: str) -> _Claim | Result:
+    _lock(member)
     if member.status != "recorded":
         raise ServiceError(_l("This member's phone is already verified."))
     now = utcnow()
     if waiting := _must_wait(member.mobile, now):
         return waiting
-    verification = _pending(member)
-    if verification is not None and (verification.phone != member.mobile
-                                     or verification.expires_at <= now):
-        verification.status = "canceled" if verification.phone != member.mobile else "expired"
-        verification = None
-    if verification is not None:
-        if verification.sends >= _config("OTP_MAX_SENDS"):
-            return Result(False, sms.REASONS["too_many"])
-        cooldown = _config("OTP_RESEND_COOLDOWN_SECONDS") * 2 ** (verification.sends - 1)
-        ready_at = verification.last_sent_at + timedelta(seconds=cooldown)
-        if ready_at > now:
-            left = int((ready_at - now).total_seconds()) + 1
-            return Result(False, _l("Wait %(n)s seconds before asking for another code.", n=left),
-                          left)
-    if not _within_limits(member.mobile, actor, ip):
+    verification = _open_verification(member, now)
+    if verification is not None and (refusal := resend_refusal(verification.sends,
+                                                               verification.last_sent_at, now)):
+        return refusal
+    charge = ratelimits.charge(_limits(member.mobile, actor, ip))
+    if charge is None:
         return Result(False, sms.REASONS["too_many"])
-    return _deliver(member, verification, actor=actor, locale=locale, now=now)
+    gateway = sms.gateway()
+    if verification is None:
+        verification = PhoneVerification(
+            member_id=member.id, phone=member.mobile, gateway=gateway.name, sends=0,
+            checks=0, sent_by_id=actor.id if actor is not None else None,
+            expires_at=now + timedelta(seconds=_config("OTP_TTL_SECONDS")))
+        db.session.add(verification)
+        db.session.flush()
+    before = {"sends": verification.sends, "last_sent_at": verification.last_sent_at,
+              "code_hash": verification.code_hash}
+    code = text = None
+    if not gateway.manages_codes:
+        code = f"{secrets.randbelow(10 ** CODE_DIGITS):0{CODE_DIGITS}d}"
+        verification.code_hash = _hash(verification, code)
+        template = _config("SMS_TEMPLATE")
+        text = template.get(locale, template["en"]).format(code=code)
+    verification.sends += 1
+    verification.last_sent_at = now
+    db.session.flush()
+    return _Claim(_Ref.of(verification, member), member.mobile, gateway, code, text, locale,
+                  before, charge)
+
+
+def _lock(member: Member) -> None:
+    """Sends for one member queue up here: a row lock on PostgreSQL; on SQLite the
+    write lock a writing request takes at BEGIN (docs/sqlite.md). The member is
+    re-read, so a status or phone changed meanwhile is seen."""
+    db.session.scalars(select(Member).where(Member.id == member.id)
+                       .with_for_update(key_share=True)
+                       .execution_options(populate_existing=True)).one()
+
+
+def _open_verification(member: Member, now) -> PhoneVerification | None:
+    """The member's code still in play, or None; closes one that is not."""
+    verification = _pending(member)
+    if verification is None:
+        return None
+    if verification.phone != member.mobile:
+        verification.status = "canceled"
+    elif verification.expires_at <= now:
+        verification.status = "expired"
+    elif verification.checks >= _config("OTP_MAX_CHECKS"):
+        verification.status = "canceled"  # its tries are spent: a new code gets its own
+    else:
+        return verification
+    return None
+
+
+def resend_refusal(sends: int, last_sent_at, now) -> Result | None:
+    """Why another send of the same code is refused now (a count or a growing
+    cooldown), or None when it may go."""
+    if sends >= _config("OTP_MAX_SENDS"):
+        return Result(False, sms.REASONS["too_many"])
+    if not sends:
+        return None
+    cooldown = _config("OTP_RESEND_COOLDOWN_SECONDS") * 2 ** (sends - 1)
+    ready_at = last_sent_at + timedelta(seconds=cooldown)
+    if ready_at <= now:
+        return None
+    left = int((ready_at - now).total_seconds()) + 1
+    return Result(False, _l("Wait %(n)s seconds before asking for another code.", n=left), left)
 
 
 def _must_wait(phone: str, now) -> Result | None:
@@ -89,54 +189,55 @@ def _must_wait(phone: str, now) -> Result | None:
                             n=wait), wait)
 
 
-def _within_limits(phone: str, actor, ip: str) -> bool:
-    checks = [("otp-phone", phone, _config("OTP_PHONE_LIMIT"))]
+def _limits(phone: str | None, actor, ip: str) -> list[tuple[str, str, str]]:
+    checks = []
+    if phone:
+        checks.append(("otp-phone", phone, _config("OTP_PHONE_LIMIT")))
     if ip:
         checks.append(("otp-ip", ip, _config("OTP_IP_LIMIT")))
     if actor is not None:
         checks.append(("otp-enroller", str(actor.id), _config("OTP_ENROLLER_LIMIT")))
-    allowed = True
-    for name, value, limits in checks:
-        allowed = ratelimits.hit(name, value, limits) and allowed
-    return allowed
+    return checks
 
 
-def _deliver(member, verification, *, actor, locale, now) -> Result:
-    gateway = sms.gateway()
-    if verification is None:
-        verification = PhoneVerification(
-            member_id=member.id, phone=member.mobile, gateway=gateway.name, sends=0,
-            checks=0, sent_by_id=actor.id if actor is not None else None,
-            expires_at=now + timedelta(seconds=_config("OTP_TTL_SECONDS")))
-        db.session.add(verification)
-        db.session.flush()
-    code = text = None
-    if not gateway.manages_codes:
-        code = f"{secrets.randbelow(10 ** CODE_DIGITS):0{CODE_DIGITS}d}"
-        verification.code_hash = _hash(verification, code)
-        template = _config("SMS_TEMPLATE")
-        text = template.get(locale, template["en"]).format(code=code)
+def _deliver(claim: _Claim, actor) -> Result:
+    """Hand the claimed send to the gateway, then record what it answered."""
     try:
-        sent = gateway.send_code(member.mobile, code, text, locale)
+        sent = claim.gateway.send_code(claim.phone, claim.code, claim.text, claim.locale)
     except sms.GatewayError as error:
         log.warning("SMS send failed: reason=%s code=%s verification=%s", error.reason,
-                    error.code, verification.id)
-        if verification.sends == 0:
-            verification.status = "failed"
-        _log_otp("otp.send_failed", member, actor, verification,
+                    error.code, claim.ref.verification_id)
+        claim.charge.refund()
+        _give_back(claim)
+        _log_otp("otp.send_failed", claim.ref, actor,
                  {"reason": error.reason, "provider_code": str(error.code)})
         return Result(False, error.message)
-    _log_otp("otp.send", member, actor, verification, {"send": verification.sends + 1})
-    verification.sends += 1
-    verification.last_sent_at = now
-    verification.provider_sid = sent.provider_sid
+    db.session.execute(update(PhoneVerification)
+                       .where(PhoneVerification.id == claim.ref.verification_id)
+                       .values(provider_sid=sent.provider_sid))
+    _log_otp("otp.send", claim.ref, actor, {"send": claim.before["sends"] + 1})
     return Result(True, _l("A code was sent by SMS to the member's mobile."))
 
 
-def check_code(member: Member, code: str, *, actor=None) -> Result:
-    """Check a typed code; on success the member becomes phone_verified, once."""
-    code = (code or "").strip().replace(" ", "")
-    if len(code) != CODE_DIGITS or not code.isascii() or not code.isdigit():
+def _give_back(claim: _Claim) -> None:
+    """Undo the claim of a send that did not go: its count, cooldown and code."""
+    values = dict(claim.before)
+    if not values["sends"]:
+        values["status"] = "failed"  # no code of this verification ever went out
+    db.session.execute(update(PhoneVerification).where(
+        PhoneVerification.id == claim.ref.verification_id,
+        PhoneVerification.sends == claim.before["sends"] + 1).values(**values))
+
+
+def check_code(member: Member, code: str, *, actor=None,
+               settle: Callable[[], None] | None = None) -> Result:
+    """Check a typed code; on success the member becomes phone_verified, once.
+
+    ``settle`` runs after the check is counted and before a gateway that keeps
+    the codes itself (Twilio Verify) is asked, as in send_code().
+    """
+    code = _typed(code)
+    if code is None:
         return Result(False, _l("Enter the 6-digit code, using the digits 0-9."))
     now = utcnow()
     if waiting := _must_wait(member.mobile, now):
@@ -156,22 +257,39 @@ def check_code(member: Member, code: str, *, actor=None) -> Result:
         .returning(PhoneVerification.checks)).scalar()
     if counted is None:
         return Result(False, sms.REASONS["wrong_code_limit"])
+    ref = _Ref.of(verification, member)
     try:
-        right = _matches(verification, code)
+        right = _matches(verification, code, settle or db.session.flush)
     except sms.GatewayError as error:
         return Result(False, error.message)
-    _log_otp("otp.check", member, actor, verification, {"right": right, "check": counted})
+    _log_otp("otp.check", ref, actor,
+             {"right": right, "check": counted})
     if not right:
-        count_failure(member.mobile, now)
-        left = _config("OTP_MAX_CHECKS") - counted
-        return Result(False, _l("The code is wrong. %(n)s tries left.", n=left))
+        return _wrong(member.mobile, counted, now)
     return _approve(verification, member, actor, now)
 
 
-def _matches(verification: PhoneVerification, code: str) -> bool:
+def _typed(code: str | None) -> str | None:
+    """Six ASCII digits, spaces dropped; None for anything else (not counted as a guess)."""
+    code = (code or "").strip().replace(" ", "")
+    if len(code) != CODE_DIGITS or not code.isascii() or not code.isdigit():
+        return None
+    return code
+
+
+def _wrong(phone: str | None, counted: int, now) -> Result:
+    if phone:
+        count_failure(phone, now)
+    left = _config("OTP_MAX_CHECKS") - counted
+    return Result(False, _l("The code is wrong. %(n)s tries left.", n=left))
+
+
+def _matches(verification: PhoneVerification, code: str, settle) -> bool:
     gateway = sms.gateway()
     if gateway.manages_codes:
-        return gateway.check_code(verification.phone, code)
+        phone = verification.phone
+        settle()
+        return gateway.check_code(phone, code)
     return hmac.compare_digest(verification.code_hash or "", _hash(verification, code))
 
 
@@ -197,12 +315,13 @@ def _approve(verification, member, actor, now) -> Result:
     return Result(True, _l("The phone number is verified."))
 
 
-def _log_otp(action, member, actor, verification, details) -> None:
+def _log_otp(action, ref, actor, details) -> None:
     """OTP sends and checks go to the audit log: never the code, only what happened."""
-    audit.record(action, entity_type="member", entity_id=member.id, unit_id=member.block_id,
-                 actor=actor, details=details | {"gateway": verification.gateway,
-                                                 "verification": verification.id})
+    audit.record(action, entity_type="member", entity_id=ref.member_id, unit_id=ref.unit_id,
+                 actor=actor, details=details | {"gateway": ref.gateway,
+                                                 "verification": ref.verification_id})
 
 
 def phone_record(phone: str) -> PhoneRecord | None:
     return db.session.get(PhoneRecord, phone)
+

@@ -15,7 +15,7 @@ import tempfile
 from flask import request, send_file
 from werkzeug.utils import secure_filename
 
-from backoffice import audit
+from backoffice import audit, database
 from backoffice.extensions import db
 from backoffice.services.exports import SafeCsvWriter
 
@@ -26,6 +26,7 @@ class AuditedExportMixin:
     export_noun = "record"
 
     def _export_csv(self, return_url):
+        database.writes()  # a GET that records the export in the audit log
         count, rows = self._export_data()
         spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES, mode="w+b")
         text = io.TextIOWrapper(spool, encoding="utf-8-sig", newline="")  # BOM: Excel reads Hindi

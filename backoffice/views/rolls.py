@@ -18,6 +18,7 @@ from sqlalchemy import or_, select
 from wtforms import DateField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
+from backoffice import database
 from backoffice.auth.roles import ROLL_CLAIM, ROLL_MANAGE
 from backoffice.auth.scoping import grants_for, scoped_units, unit_filter
 from backoffice.extensions import db
@@ -120,6 +121,7 @@ class RollView(ScopedModelView):
 
     @expose("/download/")
     def download(self):
+        database.writes()  # a GET that records the export in the audit log
         roll = self._roll()
         kind = request.args.get("format", "csv")
         if kind not in roll_exports.FORMATS or roll.status == "draft":

@@ -66,11 +66,14 @@ class VerifyMixin:
 
     def _verify_step(self, member, form) -> bool:
         try:
+            # settle: the claim is committed before the gateway is called (docs/sqlite.md).
             if form.step.data == "send":
                 result = verification.send_code(member, actor=current_user, ip=_client_ip(),
-                                                locale=current_language())
+                                                locale=current_language(),
+                                                settle=db.session.commit)
             else:
-                result = verification.check_code(member, form.code.data, actor=current_user)
+                result = verification.check_code(member, form.code.data, actor=current_user,
+                                                 settle=db.session.commit)
         except ServiceError as error:
             flash(str(error.message), "info")
             return True

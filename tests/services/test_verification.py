@@ -292,3 +292,88 @@ def test_code_limits_are_shared_by_two_workers_through_redis(make_app):
         with apps[attempt % 2].app_context():
             allowed.append(ratelimits.hit("otp-phone", phone, "3/hour"))
     assert allowed == [True, True, True, False, False, False]
+
+
+def test_a_new_code_after_five_wrong_ones_works(member):
+    """The per-code cap ends that code only: after the phone's wait, a new code is checked
+    on its own count (before, the new send reused the spent one and was refused too)."""
+    otp.send_code(member)
+    code = last_code()
+    wrong = "000000" if code != "000000" else "111111"
+    for _ in range(5):
+        otp.check_code(member, wrong)
+    assert "Too many wrong codes" in str(otp.check_code(member, code).message)
+    waiting = otp.send_code(member)
+    assert not waiting.ok and waiting.wait_seconds > 0  # the phone's wait still holds
+    otp.phone_record(PHONE).blocked_until = utcnow() - timedelta(seconds=1)  # it has passed
+    db.session.scalars(select(PhoneVerification)).one().last_sent_at = (
+        utcnow() - timedelta(minutes=5))
+    db.session.flush()
+    assert otp.send_code(member).ok
+    assert len(outbox().outbox) == 2
+    assert otp.check_code(member, last_code()).ok
+    assert fresh(member).status == "phone_verified"
+    assert otp.phone_record(PHONE).failures == 5  # the lifetime count keeps the wrong ones
+
+
+def _failing_gateway(app, failures):
+    http = FakeTwilioHttp()
+    for _ in range(failures):
+        http.answer(503, error_body(20503, 503))
+    app.extensions["sms_gateway"] = sms.TwilioVerifyGateway(ACCOUNT_SID, AUTH_TOKEN,
+                                                            VERIFY_SID, http_client=http)
+
+
+def test_an_sms_outage_uses_up_no_budget(ctx, app, units, staff, member):
+    """Only sends the gateway accepted count against the phone, address and enroller."""
+    app.config.update(OTP_PHONE_LIMIT="3/hour;6/day", OTP_IP_LIMIT="3/hour",
+                      OTP_ENROLLER_LIMIT="3/hour")
+    who = {"actor": staff["enroller"], "ip": "10.7.7.7"}
+    _failing_gateway(app, 8)
+    for _ in range(8):
+        failed = otp.send_code(member, **who)
+        assert not failed.ok and "not answering" in str(failed.message)
+    app.extensions["sms_gateway"] = sms.MemoryGateway()  # the gateway is back
+    family = [member] + [factories.member(units["BLK-BILHA"], mobile=PHONE) for _ in range(3)]
+    answers = [otp.send_code(someone, **who) for someone in family]
+    assert [a.ok for a in answers] == [True, True, True, False]
+    assert "Too many codes" in str(answers[-1].message)
+    assert len(outbox().outbox) == 3
+
+
+def test_a_failed_resend_keeps_the_code_count_and_cooldown_as_they_were(ctx, app, member):
+    assert otp.send_code(member).ok
+    code = last_code()
+    row = db.session.scalars(select(PhoneVerification)).one()
+    row.last_sent_at = sent_at = utcnow() - timedelta(seconds=31)
+    db.session.flush()
+    _failing_gateway(app, 1)
+    assert not otp.send_code(member).ok
+    db.session.expire_all()
+    row = db.session.scalars(select(PhoneVerification)).one()
+    assert (row.status, row.sends, row.last_sent_at) == ("pending", 1, sent_at)
+    app.extensions["sms_gateway"] = sms.MemoryGateway()
+    assert otp.check_code(fresh(member), code).ok  # the code the member holds still works
+
+
+@pytest.mark.parametrize("storage", ["memory://", "redis"])
+def test_a_given_back_use_frees_its_slot(make_app, storage):
+    """Pins the limits library behaviour ratelimits.Charge.refund relies on: a hit with
+    a negative cost lowers the sliding-window counter, on memory and on Redis."""
+    import os
+    import uuid
+
+    from backoffice import ratelimits
+
+    if storage == "redis":
+        storage = os.environ.get("BACKOFFICE_TEST_REDIS_URL")
+        if not storage:
+            pytest.skip("set BACKOFFICE_TEST_REDIS_URL to test Redis")
+    app = make_app(RATELIMIT_STORAGE_URI=storage)
+    phone = f"+9198{uuid.uuid4().int % 10 ** 8:08d}"
+    with app.app_context():
+        taken = [ratelimits.charge([("otp-phone", phone, "2/hour")]) for _ in range(2)]
+        assert ratelimits.charge([("otp-phone", phone, "2/hour")]) is None
+        taken[0].refund()
+        assert ratelimits.charge([("otp-phone", phone, "2/hour")]) is not None
+        assert ratelimits.charge([("otp-phone", phone, "2/hour")]) is None
