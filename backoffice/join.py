@@ -32,15 +32,15 @@ from wtforms.validators import DataRequired, Length, Optional
 from backoffice import keys
 from backoffice.extensions import db, limiter
 from backoffice.i18n import current_language
-from backoffice.models import Member, Unit
+from backoffice.models import Unit
 from backoffice.services import members as member_service
-from backoffice.services import verification
+from backoffice.services import signups
 from backoffice.services.errors import ValidationError
 from backoffice.views.base import choices
 from backoffice.views.member_forms import gender_field, relation_field
 
 bp = Blueprint("join", __name__)
-SESSION_KEY = "join_member"
+SESSION_KEY = "join_signup"  # a random handle: services/signups.py
 
 
 class JoinForm(FlaskForm):
@@ -122,7 +122,7 @@ def join():
     form.block_id.choices = choices(_block_choices())
     if form.validate_on_submit() and not _stale(form):
         if _looks_automated(form):
-            return _pretend_sent()
+            return _begin(None, form.mobile.data)  # the normal answer; nothing is sent
         data = member_service.MemberInput(**{name: form[name].data
                                              for name in member_service.EDITABLE
                                              if name in form} | {"zone_id": None})
@@ -135,26 +135,29 @@ def join():
                 db.session.rollback()
                 if error.code == "epic_taken":
                     member_service.log_refused_epic(form.epic.data, form.block_id.data)
-                    db.session.commit()
-                return _pretend_sent()  # the same answer as a real signup
+                return _begin(None, form.mobile.data)  # the same answer as a real signup
             field = form._fields.get(error.field or "")
             (field.errors.append(error.message) if field is not None
              else flash(str(error.message), "error"))
         else:
-            result = verification.send_code(member, ip=request.remote_addr or "",
-                                            locale=current_language())
-            db.session.commit()  # the member is kept even if the SMS failed
-            session[SESSION_KEY] = member.id
-            _tell(result)
-            return redirect(url_for("join.verify"))
+            return _begin(member)
     form.started.data = _stamp()
     return render_template("join/form.html", form=form,
                            notice=current_app.config["PRIVACY_NOTICE_VERSION"])
 
 
-def _pretend_sent():
-    session[SESSION_KEY] = None
-    _tell(verification.Result(True, ""))
+def _begin(member, typed_mobile=None):
+    """On to the code step, alike for a new member and a refused or automated signup:
+    the cookie holds a random handle either way, and a refused one is answered by a
+    stand-in with the same counts and cooldowns (services/signups.py)."""
+    signup, handle = signups.start(member, typed_mobile)
+    # The member (if any) and the claimed send are committed before the SMS gateway is
+    # called; the member is kept even if the SMS failed.
+    result = signups.send(signup, ip=request.remote_addr or "", locale=current_language(),
+                          settle=db.session.commit)
+    db.session.commit()
+    session[SESSION_KEY] = handle
+    _tell(result)
     return redirect(url_for("join.verify"))
 
 
@@ -173,23 +176,18 @@ def _tell(result) -> None:
 @bp.route("/join/verify", methods=["GET", "POST"])
 @limiter.limit(lambda: current_app.config["JOIN_RATE_LIMIT"], methods=["POST"])
 def verify():
-    if SESSION_KEY not in session:
+    signup = signups.find(session.get(SESSION_KEY))
+    if signup is None:
         return redirect(url_for("join.join"))
-    member = db.session.get(Member, session[SESSION_KEY] or 0)
     form = CodeForm()
     if form.validate_on_submit():
         if request.form.get("resend"):
-            result = (verification.send_code(member, ip=request.remote_addr or "",
-                                             locale=current_language())
-                      if member is not None and member.status == "recorded"
-                      else verification.Result(True, ""))
+            result = signups.send(signup, ip=request.remote_addr or "",
+                                  locale=current_language(), settle=db.session.commit)
             db.session.commit()
             _tell(result)
             return redirect(url_for("join.verify"))
-        if member is None:
-            result = verification.Result(False, _l("The code is wrong. %(n)s tries left.", n=4))
-        else:
-            result = verification.check_code(member, form.code.data)
+        result = signups.check(signup, form.code.data, settle=db.session.commit)
         db.session.commit()
         if result.ok:
             session.pop(SESSION_KEY, None)

@@ -103,3 +103,62 @@ def test_joining_is_throttled_per_address(make_app):
     codes = [b.post("/join", {"full_name": ""}, token_from="/join").status_code
              for _ in range(3)]
     assert codes == [200, 200, 429]
+
+
+def _observed(app, response) -> dict:
+    """Everything a visitor sees of one answer, random tokens reduced to their shape."""
+    body = re.sub(r'(name="csrf_token"( type="hidden")? value=")[^"]+', r"\1<csrf>",
+                  response.get_data(as_text=True))
+    cookies = []
+    for header in response.headers.getlist("Set-Cookie"):
+        name, _, rest = header.partition("=")
+        value, _, attributes = rest.partition(";")
+        contents = app.session_interface.get_signing_serializer(app).loads(value) \
+            if name == app.config["SESSION_COOKIE_NAME"] and value else {}
+        shape = {key: item if key == "_flashes" else (type(item).__name__, len(str(item)))
+                 for key, item in contents.items()}
+        cookies.append((name, attributes.strip(), shape))  # its length varies with zlib
+    headers = sorted((key, value) for key, value in response.headers.items()
+                     if key not in ("Set-Cookie", "Date"))
+    return {"status": response.status_code, "headers": headers, "body": body,
+            "cookies": cookies}
+
+
+def _walk(app, b, units, **details) -> list[dict]:
+    """Join, then try the code step the way someone probing the page would."""
+    seen = [_observed(app, fill(b, units, **details))]
+    seen.append(_observed(app, b.get("/join/verify")))
+    token = b.csrf_token("/join/verify")
+    for step in [{"code": "000000"}, {"resend": "1", "code": ""}] + [{"code": "000000"}] * 5:
+        seen.append(_observed(app, b.client.post("/join/verify", data=step | {
+            "csrf_token": token})))
+        seen.append(_observed(app, b.get("/join/verify")))  # shows the flashed answer
+    return seen
+
+
+@pytest.mark.parametrize("refusal", ["epic_taken", "phone_full"])
+def test_a_refused_signup_looks_exactly_like_a_new_one(join_app, browser, units, refusal):
+    """Body, status, headers, cookie contents, tries left, cooldowns and the phone's wait:
+    the same sequence of answers whether the signup made a member or was refused."""
+    join_app.config["MAX_MEMBERS_PER_PHONE"] = 2
+    with join_app.test_request_context():
+        factories.member(units["BLK-BILHA"], epic="ABC1234567", mobile="+919812345600")
+        for _ in range(2):
+            factories.member(units["BLK-BILHA"], mobile="+919812345601")
+    taken = {"epic_taken": {"epic": "ABC1234567", "mobile": "9812345602"},
+             "phone_full": {"epic": "", "mobile": "9812345601"}}[refusal]
+    before = members()
+    new = _walk(join_app, browser(), units, epic="XYZ7654321", mobile="9812345603")
+    refused = _walk(join_app, browser(), units, **taken)
+    assert members() == before + 1
+    with join_app.app_context():
+        assert [m.phone for m in sms.gateway().outbox] == ["+919812345603"]
+    flashes = [c[2].get("_flashes") for step in new for c in step["cookies"]]
+    assert [("success", "We have sent a code by SMS to your mobile. It is valid for 10 "
+             "minutes.")] in flashes
+    assert [("error", "The code is wrong. 4 tries left.")] in flashes
+    assert [("error", "Wait 30 seconds before asking for another code.")] in flashes
+    assert any(f and f[0][1].startswith("Too many wrong codes for this number")
+               for f in flashes)
+    for step, (mine, theirs) in enumerate(zip(new, refused, strict=True)):
+        assert mine == theirs, f"step {step} differs"

@@ -11,7 +11,12 @@ from backoffice.models.storage import StoredChunk, StoredFile
 from backoffice.models.tallies import MemberTally
 from backoffice.models.targets import MemberDaily, UnitTarget
 from backoffice.models.units import LEVELS, Unit, level_depth
-from backoffice.models.verification import PhoneRecord, PhoneVerification, SmsStatusEvent
+from backoffice.models.verification import (
+    JoinSignup,
+    PhoneRecord,
+    PhoneVerification,
+    SmsStatusEvent,
+)
 
 __all__ = [
     "GENESIS",
@@ -19,6 +24,7 @@ __all__ = [
     "ImportProblem",
     "JOB_STATES",
     "Job",
+    "JoinSignup",
     "AuditEvent",
     "AuditHead",
     "CHANNELS",

@@ -67,3 +67,27 @@ class SmsStatusEvent(Base):
     status: Mapped[str] = mapped_column(String(20))
     error_code: Mapped[str | None] = mapped_column(String(10))
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class JoinSignup(Base):
+    """A signup on the public join page, known to its browser only by a random handle.
+
+    The cookie holds the handle, the same whether the signup made a member or
+    was refused (its voter ID or phone already registered), so the page cannot
+    be used to find out who is a member. A refused signup (``member_id`` None)
+    plays out the code step on this row's counts, under the rules of a real
+    code, and nothing is sent.
+    """
+
+    __tablename__ = "join_signup"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    handle_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("member.id", ondelete="CASCADE"),
+                                                  index=True)
+    phone: Mapped[str | None] = mapped_column(String(16))  # a refused signup's number
+    sends: Mapped[int] = mapped_column(Integer, default=0)
+    checks: Mapped[int] = mapped_column(Integer, default=0)
+    last_sent_at: Mapped[datetime | None]
+    expires_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

@@ -22,7 +22,7 @@ from sqlalchemy import select, update
 
 from backoffice import audit, keys, ratelimits, sms
 from backoffice.extensions import db
-from backoffice.models import Member, PhoneRecord, PhoneVerification, utcnow
+from backoffice.models import JoinSignup, Member, PhoneRecord, PhoneVerification, utcnow
 from backoffice.services.errors import ServiceError
 from backoffice.services.phone_records import count_failure, forgive, wait_seconds
 
@@ -325,3 +325,42 @@ def _log_otp(action, ref, actor, details) -> None:
 def phone_record(phone: str) -> PhoneRecord | None:
     return db.session.get(PhoneRecord, phone)
 
+
+def send_decoy(signup: JoinSignup, *, ip: str = "") -> Result:
+    """A refused /join signup's send: the answers, counts and limits of send_code()
+    on the signup's own row, and no SMS (see JoinSignup)."""
+    db.session.scalars(select(JoinSignup).where(JoinSignup.id == signup.id).with_for_update()
+                       .execution_options(populate_existing=True)).one()
+    now = utcnow()
+    if signup.phone and (waiting := _must_wait(signup.phone, now)):
+        return waiting
+    if (signup.expires_at is None or signup.expires_at <= now
+            or signup.checks >= _config("OTP_MAX_CHECKS")):
+        signup.sends, signup.checks = 0, 0  # as a new code would start
+        signup.expires_at = now + timedelta(seconds=_config("OTP_TTL_SECONDS"))
+    elif refusal := resend_refusal(signup.sends, signup.last_sent_at, now):
+        return refusal
+    if ratelimits.charge(_limits(signup.phone, None, ip)) is None:
+        return Result(False, sms.REASONS["too_many"])
+    signup.sends += 1
+    signup.last_sent_at = now
+    db.session.flush()
+    return Result(True, _l("A code was sent by SMS to the member's mobile."))
+
+
+def check_decoy(signup: JoinSignup, code: str) -> Result:
+    """A refused /join signup's check: check_code()'s answers, never a match."""
+    if _typed(code) is None:
+        return Result(False, _l("Enter the 6-digit code, using the digits 0-9."))
+    now = utcnow()
+    if signup.phone and (waiting := _must_wait(signup.phone, now)):
+        return waiting
+    if not signup.sends or signup.expires_at is None or signup.expires_at <= now:
+        return Result(False, sms.REASONS["expired"])
+    counted = db.session.execute(
+        update(JoinSignup)
+        .where(JoinSignup.id == signup.id, JoinSignup.checks < _config("OTP_MAX_CHECKS"))
+        .values(checks=JoinSignup.checks + 1).returning(JoinSignup.checks)).scalar()
+    if counted is None:
+        return Result(False, sms.REASONS["wrong_code_limit"])
+    return _wrong(signup.phone, counted, now)
