@@ -13,6 +13,7 @@ from flask import abort, flash, g, redirect, request, url_for
 from flask_admin import AdminIndexView, BaseView
 from flask_admin.babel import gettext as admin_gettext
 from flask_admin.contrib.sqla import ModelView
+from flask_admin.model.base import FilterGroup
 from flask_admin.tools import rec_getattr
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -151,9 +152,12 @@ class ScopedModelView(SecureMixin, ModelView):
     export_max_rows = count_bound = 10_000
 
     def __init__(self, model, **kwargs):
-        self._read = self._cells = None
-        self._formatter_for_type = {}
         super().__init__(model, db, **kwargs)
+        # Derived from the view's configuration alone, once: the view serves every
+        # user and thread, so nothing is assigned on it while a request runs.
+        self._read = self._read_plan()
+        self._cells = self._cell_plan()
+        self._formatter_for_type = {}  # type -> formatter: the same for every user
 
     @property
     def key(self):
@@ -164,10 +168,19 @@ class ScopedModelView(SecureMixin, ModelView):
         raise NotImplementedError
 
     def _get_filter_groups(self):
-        """Filter option lists rebuilt per request, from the current user's scope
-        (Flask-Admin computes them once, at start-up, for nobody)."""
-        self._refresh_filters_cache()
-        return super()._get_filter_groups()
+        """The filter groups with their option lists built for the current user, and
+        returned: Flask-Admin builds them once, at start-up, for nobody, and keeps
+        them on the view, which every user and thread shares (docs/flask-admin-scoping.md).
+        What is read here (the filters and their URL arguments) is fixed at start-up."""
+        if not self._filters:
+            return None
+        groups: dict[str, FilterGroup] = {}
+        for index, flt in enumerate(self._filters):
+            group = groups.setdefault(str(flt.name), FilterGroup(flt.name))
+            group.append({"index": index, "arg": self.get_filter_arg(index, flt),
+                          "operation": flt.operation(), "options": flt.get_options(self) or None,
+                          "type": flt.data_type})
+        return dict(group.non_lazy() for group in groups.values())
 
     def render(self, template, **kwargs):
         """The list tab's count as people read numbers here (1,234), and past the
@@ -229,21 +242,22 @@ class ScopedModelView(SecureMixin, ModelView):
     column_list_reads: tuple[str, ...] = ()
 
     def _read_columns(self):
+        return self._read
+
+    def _read_plan(self):
         """The mapped columns a list page or an export reads: the key, the listed
         and exported columns and column_list_reads, so a page loads those alone (a
         member row has 33 columns; list and export read 15). Empty, meaning every
         column, when one of them is not a plain column (a relation, a dotted path).
         Any other attribute raises if a formatter reads it: a lazy load per row
         would otherwise go unnoticed."""
-        if self._read is None:
-            mapper = sa_inspect(self.model)
-            names = dict.fromkeys([self._primary_key,
-                                   *(name for name, _label in self._list_columns),
-                                   *(name for name, _label in self._export_columns),
-                                   *self.column_list_reads])
-            plain = all(name in mapper.column_attrs for name in names)
-            self._read = [getattr(self.model, name) for name in names] if plain else []
-        return self._read
+        mapper = sa_inspect(self.model)
+        names = dict.fromkeys([self._primary_key,
+                               *(name for name, _label in self._list_columns),
+                               *(name for name, _label in self._export_columns),
+                               *self.column_list_reads])
+        plain = all(name in mapper.column_attrs for name in names)
+        return [getattr(self.model, name) for name in names] if plain else []
 
     @property
     def draws_rows_itself(self) -> bool:
@@ -263,7 +277,7 @@ class ScopedModelView(SecureMixin, ModelView):
                 title = g._select_title = escape(admin_gettext("Select record"))
             cells += (_CHECKBOX_OPEN, escape(self.get_pk_value(row)), _CHECKBOX_TITLE, title,
                       _CHECKBOX_CLOSE)
-        for opening, column, formatter, choices in self._cell_plan():
+        for opening, column, formatter, choices in self._cells:
             if formatter is not None:
                 value = formatter(self, context, row, column)
             else:
@@ -278,12 +292,9 @@ class ScopedModelView(SecureMixin, ModelView):
 
     def _cell_plan(self):
         """Per listed column, resolved once: its opening tag, formatter and choices."""
-        if self._cells is None:
-            self._cells = [(f'<td class="col-{escape(column)}">', column,
-                            self.column_formatters.get(column),
-                            self._column_choices_map.get(column))
-                           for column, _label in self._list_columns]
-        return self._cells
+        return [(f'<td class="col-{escape(column)}">', column,
+                 self.column_formatters.get(column), self._column_choices_map.get(column))
+                for column, _label in self._list_columns]
 
     def _type_format(self, value, column):
         """Flask-Admin's type formatters (None as blank, booleans as icons...): the

@@ -8,18 +8,20 @@ from markupsafe import Markup
 from sqlalchemy.orm import selectinload
 
 from backoffice.auth.roles import ROLE_LABELS, STAFF_VIEW
-from backoffice.auth.scoping import staff_filter
-from backoffice.models import StaffUser
+from backoffice.auth.scoping import staff_filter, unit_in_scope
+from backoffice.models import RoleAssignment, StaffUser
 from backoffice.views.base import ScopedModelView
 from backoffice.views.formatting import date_column, unit_name
 from backoffice.views.roles import StaffCreateMixin
 
 
 def _roles(view, context, model, name):
+    """The person's roles inside the viewer's units: someone who also works
+    elsewhere is listed here, but where else is not the viewer's to know."""
     # Markup.join escapes each plain string it joins.
     return Markup("<br>").join(
         f"{ROLE_LABELS.get(role.role, role.role)} · {unit_name(role.unit_id)}"
-        for role in model.roles
+        for role in model.roles if unit_in_scope(current_user, STAFF_VIEW, role.unit)
     )
 
 
@@ -43,4 +45,5 @@ class StaffView(StaffCreateMixin, ScopedModelView):
         return staff_filter(current_user, STAFF_VIEW)
 
     def get_query(self):
-        return super().get_query().options(selectinload(StaffUser.roles))
+        return super().get_query().options(
+            selectinload(StaffUser.roles).selectinload(RoleAssignment.unit))

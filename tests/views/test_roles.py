@@ -72,6 +72,27 @@ def _edit(b, user, **data):
     return b.post(url, {**form, **data}, token_from="/admin/staff/")
 
 
+def test_staff_list_shows_only_the_roles_held_in_ones_units(browser, staff, units):
+    """An enroller of Bilha who also enrols in Raipur: Bilha's block president and
+    Bilaspur's district head see the Bilha role only; the state admin sees both."""
+    from backoffice.services.units import create_unit
+
+    raipur_block = create_unit(level="block", code="BLK-RAIPUR-1", name_en="Raipur block 1",
+                               name_hi="रायपुर ब्लॉक 1", parent=units["DIST-RAIPUR"])
+    db.session.add(RoleAssignment(user_id=staff["enroller"].id, role="enroller",
+                                  unit_id=raipur_block.id))
+    db.session.flush()
+    for viewer, sees_raipur in (("bilha", False), ("district", False), ("division", False),
+                                ("state", True)):
+        page = browser(staff[viewer]).get("/admin/staff/", query_string={
+            "search": staff["enroller"].full_name}).get_data(as_text=True)
+        assert "Enroller · Bilha" in page, viewer
+        assert ("Raipur block 1" in page) == sees_raipur, viewer
+    page = browser(staff["other_district"]).get("/admin/staff/", query_string={
+        "search": staff["enroller"].full_name}).get_data(as_text=True)
+    assert "Enroller · Raipur block 1" in page and "Bilha" not in page
+
+
 def test_block_president_deactivates_an_enroller_and_their_sessions_end(browser, staff):
     enroller_browser = browser(staff["enroller"])
     assert enroller_browser.get("/admin/").status_code == 200

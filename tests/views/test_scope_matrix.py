@@ -5,12 +5,21 @@ every read path must show exactly that, and no write path may touch a row
 the role cannot see. The probe count is printed (pytest -s).
 """
 
+import contextlib
+import html
 import io
+import json
 import re
+import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 
 import pytest
+import requests
+from sqlalchemy import delete as sa_delete
 from sqlalchemy import func, select
+from werkzeug.serving import make_server
 
 from backoffice import audit
 from backoffice.extensions import db
@@ -262,6 +271,190 @@ def test_nobody_creates_a_member_outside_their_units(app, browser, staff, units,
                 role, block_id, zone_id)
             count += 1
     assert count >= 15
+
+
+# Concurrent users of different units. Flask-Admin view objects serve every user
+# and thread: anything a request leaves on one (filter options, forms, choices)
+# shows up in another user's page. The data is committed for real (the threaded
+# server's requests run on their own connections) and removed after.
+CROWD = {  # user: (role, unit code)
+    "bilha": ("block_president", "BLK-BILHA"),
+    "masturi": ("block_president", "BLK-MASTURI"),
+    "bilaspur": ("district_president", "DIST-BILASPUR"),
+    "korba": ("district_president", "DIST-KORBA"),
+    "raipur": ("district_president", "DIST-RAIPUR"),
+}
+CROWD_BLOCKS = ("BLK-BILHA", "BLK-MASTURI", "BLK-KOTA", "BLK-KORBA", "BLK-KATGHORA",
+                "BLK-CROWD-RAIPUR")
+CROWD_PAGES = {"block_president": ("members", "queue", "staff", "units", "roles", ""),
+               "district_president": ("members", "audit", "staff", "units", "roles", "")}
+# Then a burst of the lists with filter option lists, in which the race that leaked
+# them showed on about one page in ten.
+CROWD_BURST = {"block_president": ("members", "queue"), "district_president": ("members", "audit")}
+CROWD_ROUNDS, CROWD_BURST_ROUNDS, CROWD_THREADS = 2, 12, 16
+
+
+def _crowd_world() -> dict:
+    """Committed: the shipped units, a block under Raipur, per block one member and one
+    enroller, someone enrolling in both Bilha and Raipur, and the crowd's users."""
+    from backoffice.services.units import load_units, read_units_csv
+
+    before = set(db.session.scalars(select(Unit.id)))
+    units = load_units(read_units_csv())
+    units["BLK-CROWD-RAIPUR"] = create_unit(
+        level="block", code="BLK-CROWD-RAIPUR", name_en="Raipur block 1",
+        name_hi="रायपुर ब्लॉक 1", parent=units["DIST-RAIPUR"])
+    db.session.flush()
+    records, staff = {}, []  # records: marker -> the units whose people may see it
+    for code in CROWD_BLOCKS:
+        slug = code.removeprefix("BLK-").replace("-", "").lower()
+        factories.member(units[code], full_name=f"Crowd member {slug}",
+                         status="phone_verified")
+        staff.append(factories.staff_with_role("enroller", units[code],
+                                               full_name=f"Crowd enroller {slug}"))
+        records[f"Crowd member {slug}"] = records[f"Crowd enroller {slug}"] = {units[code]}
+    staff.append(factories.staff_with_role("enroller", units["BLK-BILHA"],
+                                           full_name="Crowd dual"))
+    db.session.add(RoleAssignment(user_id=staff[-1].id, role="enroller",
+                                  unit_id=units["BLK-CROWD-RAIPUR"].id))
+    records["Crowd dual"] = {units["BLK-BILHA"], units["BLK-CROWD-RAIPUR"]}
+    users = {name: factories.staff_with_role(role, units[code])
+             for name, (role, code) in CROWD.items()}
+    db.session.commit()
+    created = {"units": set(db.session.scalars(select(Unit.id))) - before,
+               "staff": {user.id for user in [*staff, *users.values()]}}
+    return {"units": units, "records": records, "users": users, "created": created}
+
+
+def _remove_crowd_world(created) -> None:
+    from backoffice.models import MemberDaily, MemberTally
+
+    cleanup = {"audited": True}  # test scaffolding, committed for real and removed here
+    units, staff = created["units"], created["staff"]
+    db.session.execute(sa_delete(Member).where(Member.block_id.in_(units)),
+                       execution_options=cleanup)
+    db.session.execute(sa_delete(RoleAssignment).where(RoleAssignment.user_id.in_(staff)),
+                       execution_options=cleanup)
+    db.session.execute(sa_delete(StaffUser).where(StaffUser.id.in_(staff)),
+                       execution_options=cleanup)
+    db.session.execute(sa_delete(MemberTally).where(MemberTally.block_id.in_(units)))
+    db.session.execute(sa_delete(MemberDaily).where(MemberDaily.block_id.in_(units)))
+    rows = db.session.scalars(select(Unit).where(Unit.id.in_(units))).all()
+    for unit in sorted(rows, key=lambda u: -len(u.path)):  # children first
+        db.session.delete(unit)
+        db.session.flush()
+    db.session.commit()
+
+
+def _crowd_expectations(world) -> dict:
+    """Per user: the names (units and people) their pages must never show, in the
+    filter options, and the records and record units they must never show anywhere."""
+    units = world["units"].values()
+    people = db.session.execute(select(StaffUser.full_name, Unit.path).join(
+        RoleAssignment, RoleAssignment.user_id == StaffUser.id).join(
+        Unit, Unit.id == RoleAssignment.unit_id)).all()
+    expect = {}
+    for name, (_role, code) in CROWD.items():
+        home = world["units"][code].path
+
+        def inside(unit, home=home):
+            return unit.path.startswith(home)
+
+        names = {n for unit in units for n in (unit.name_en, unit.name_hi)}
+        own_names = {n for unit in units if inside(unit) for n in (unit.name_en, unit.name_hi)}
+        seen_people = {person for person, path in people if path.startswith(home)}
+        record_units = {unit for homes in world["records"].values() for unit in homes}
+        expect[name] = {
+            "options": (names - own_names) | ({p for p, _path in people} - seen_people),
+            "records": {marker for marker, homes in world["records"].items()
+                        if not any(inside(unit) for unit in homes)},
+            "units": {unit.name_en for unit in record_units if not inside(unit)}
+            - own_names,
+        }
+    return expect
+
+
+def _crowd_leaks(page: str, expect: dict) -> list[str]:
+    leaks = []
+    data = re.search(r'<div id="filter-groups-data"[^>]*>(.*?)</div>', page, re.S)
+    if data:
+        for group in json.loads(html.unescape(data.group(1))).values():
+            for flt in group:
+                leaks += [label for _value, label in flt["options"] or []
+                          if label in expect["options"]]
+    leaks += [marker for marker in expect["records"] if marker in page]
+    leaks += [name for name in expect["units"] if re.search(rf"\b{re.escape(name)}\b", page)]
+    return leaks
+
+
+def test_concurrent_users_of_different_units_see_only_their_own(make_app):
+    """Many list pages, from five users of different units at once, on a threaded
+    server: no page shows another unit's name or record, in the rows, the filter
+    options or anywhere else, and none answers 5xx. The count is printed (pytest -s)."""
+    app = make_app()
+    created = None
+    try:
+        with app.app_context():
+            world = _crowd_world()
+            created = world["created"]
+            expect = _crowd_expectations(world)
+            cookies = {name: _session_cookie(app, user) for name, user in world["users"].items()}
+        jobs = [(name, f"/admin/{page}/".replace("//", "/"))
+                for pages, rounds in ((CROWD_PAGES, CROWD_ROUNDS),
+                                      (CROWD_BURST, CROWD_BURST_ROUNDS))
+                for _round in range(rounds) for name, (role, _code) in CROWD.items()
+                for page in pages[role]]
+        switch = sys.getswitchinterval()
+        sys.setswitchinterval(1e-6)  # threads take turns often: races show, not hide
+        try:
+            with _threaded_server(app) as base, ThreadPoolExecutor(CROWD_THREADS) as pool:
+                pages = list(pool.map(
+                    lambda job: (job, _fetch(base + job[1], cookies[job[0]])), jobs))
+        finally:
+            sys.setswitchinterval(switch)
+    finally:
+        with app.app_context():
+            db.session.rollback()
+            if created:
+                _remove_crowd_world(created)
+    failures = [(name, url, status) for (name, url), (status, _page) in pages
+                if status != 200]
+    leaks = [(name, url, _crowd_leaks(page, expect[name]))
+             for (name, url), (_status, page) in pages]
+    leaks = [leak for leak in leaks if leak[2]]
+    assert not failures, failures[:5]
+    assert not leaks, f"{len(leaks)} of {len(pages)} pages leak: {leaks[:5]}"
+    print(f"\nconcurrent scope: {len(pages)} pages from {len(CROWD)} users, 0 leaks, 0 5xx")
+
+
+def _session_cookie(app, user) -> tuple[str, str]:
+    """The session cookie of ``user`` logged in (past the second factor), and the
+    browser name Flask-Login's strong protection ties it to."""
+    from tests.conftest import Browser
+
+    b = Browser(app, user)
+    return b.client.get_cookie("session").value, b.client.environ_base["HTTP_USER_AGENT"]
+
+
+@contextlib.contextmanager
+def _threaded_server(app):
+    """The app on werkzeug's threaded server, on a free loopback port."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(10)
+        server.server_close()
+
+
+def _fetch(url: str, cookie: tuple[str, str]) -> tuple[int, str]:
+    session, agent = cookie
+    response = requests.get(url, cookies={"session": session, "lang": "en"},
+                            headers={"User-Agent": agent}, timeout=60, allow_redirects=False)
+    return response.status_code, response.text
 
 
 def test_the_photo_route_follows_the_matrix(app, browser, staff, probes):
