@@ -29,7 +29,7 @@ def test_upload_check_and_commit_from_the_screens(app, browser, staff, units):
     progress = b.get(f"/admin/imports/progress/?id={batch.id}").get_json()
     assert progress["status"] == "checked" and progress["rejected"] == 1
     problems = b.get(f"/admin/imports/problems/?id={batch.id}").get_data(as_text=True)
-    assert "3,full_name" in problems
+    assert '"3","full_name"' in problems
     b.post(url, {"step": "commit"}, token_from=f"/admin/imports/batch/?id={batch.id}")
     assert db.session.scalar(select(func.count()).select_from(Member)) == 1
 
@@ -68,7 +68,7 @@ def test_the_cli_checks_and_commits(app, staff, units, tmp_path):
         "DIST-BILASPUR", "--receipt-books", "101", "--problems", str(problems), "--commit"])
     assert result.exit_code == 0, result.output
     assert "2 rows, 1 valid, 1 refused" in result.output
-    assert "3,mobile" in problems.read_text(encoding="utf-8-sig")
+    assert '"3","mobile"' in problems.read_text(encoding="utf-8-sig")
     assert db.session.scalar(select(func.count()).select_from(Member)) == 1
 
 
