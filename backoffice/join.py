@@ -40,6 +40,7 @@ from backoffice.views.base import choices
 from backoffice.views.member_forms import gender_field, relation_field
 
 bp = Blueprint("join", __name__)
+bp.record_once(lambda state: state.app.extensions.setdefault("join_pace", signups.Pace()))
 SESSION_KEY = "join_signup"  # a random handle: services/signups.py
 
 
@@ -118,11 +119,12 @@ def _block_choices():
 @bp.route("/join", methods=["GET", "POST"])
 @limiter.limit(lambda: current_app.config["JOIN_RATE_LIMIT"], methods=["POST"])
 def join():
+    started = time.perf_counter()
     form = JoinForm()
     form.block_id.choices = choices(_block_choices())
     if form.validate_on_submit() and not _stale(form):
         if _looks_automated(form):
-            return _begin(None, form.mobile.data)  # the normal answer; nothing is sent
+            return _begin(started, None, form.mobile.data)  # the normal answer; nothing sent
         data = member_service.MemberInput(**{name: form[name].data
                                              for name in member_service.EDITABLE
                                              if name in form} | {"zone_id": None})
@@ -135,27 +137,28 @@ def join():
                 db.session.rollback()
                 if error.code == "epic_taken":
                     member_service.log_refused_epic(form.epic.data, form.block_id.data)
-                return _begin(None, form.mobile.data)  # the same answer as a real signup
+                return _begin(started, None, form.mobile.data)  # the answer of a real one
             field = form._fields.get(error.field or "")
             (field.errors.append(error.message) if field is not None
              else flash(str(error.message), "error"))
         else:
-            return _begin(member)
+            return _begin(started, member)
     form.started.data = _stamp()
     return render_template("join/form.html", form=form,
                            notice=current_app.config["PRIVACY_NOTICE_VERSION"])
 
 
-def _begin(member, typed_mobile=None):
+def _begin(started: float, member, typed_mobile=None):
     """On to the code step, alike for a new member and a refused or automated signup:
     the cookie holds a random handle either way, and a refused one is answered by a
-    stand-in with the same counts and cooldowns (services/signups.py)."""
+    stand-in with the same counts, cooldowns and time (services/signups.py)."""
     signup, handle = signups.start(member, typed_mobile)
     # The member (if any) and the claimed send are committed before the SMS gateway is
     # called; the member is kept even if the SMS failed.
     result = signups.send(signup, ip=request.remote_addr or "", locale=current_language(),
                           settle=db.session.commit)
     db.session.commit()
+    signups.pace().keep("join", member is not None, started)
     session[SESSION_KEY] = handle
     _tell(result)
     return redirect(url_for("join.verify"))
@@ -176,19 +179,23 @@ def _tell(result) -> None:
 @bp.route("/join/verify", methods=["GET", "POST"])
 @limiter.limit(lambda: current_app.config["JOIN_RATE_LIMIT"], methods=["POST"])
 def verify():
+    started = time.perf_counter()
     signup = signups.find(session.get(SESSION_KEY))
     if signup is None:
         return redirect(url_for("join.join"))
+    real = signup.member_id is not None  # read now: after a commit it would be reloaded
     form = CodeForm()
     if form.validate_on_submit():
         if request.form.get("resend"):
             result = signups.send(signup, ip=request.remote_addr or "",
                                   locale=current_language(), settle=db.session.commit)
             db.session.commit()
+            signups.pace().keep("resend", real, started)
             _tell(result)
             return redirect(url_for("join.verify"))
         result = signups.check(signup, form.code.data, settle=db.session.commit)
         db.session.commit()
+        signups.pace().keep("check", real, started)
         if result.ok:
             session.pop(SESSION_KEY, None)
             return render_template("join/done.html")

@@ -162,3 +162,22 @@ def test_a_refused_signup_looks_exactly_like_a_new_one(join_app, browser, units,
                for f in flashes)
     for step, (mine, theirs) in enumerate(zip(new, refused, strict=True)):
         assert mine == theirs, f"step {step} differs"
+
+
+def test_a_refused_signup_is_held_as_long_as_a_new_one_usually_takes(monkeypatch):
+    """The time of an answer must not tell either: a refused signup's step waits out
+    the median of recent new signups' (no clock in the assertion: sleep is recorded)."""
+    import time
+
+    from backoffice.services import signups
+
+    slept = []
+    monkeypatch.setattr(signups.time, "sleep", slept.append)
+    pace = signups.Pace()
+    for seconds in (0.5, 0.4, 0.6, 9.0):  # one slow outlier does not move the median much
+        pace.keep("join", True, time.perf_counter() - seconds)
+    assert slept == []  # a new signup is never held
+    pace.keep("join", False, time.perf_counter() - 0.1)
+    assert len(slept) == 1 and 0.4 < slept[0] < 0.5
+    pace.keep("check", False, time.perf_counter())  # nothing learnt for this step yet
+    assert slept[1] == 0.0

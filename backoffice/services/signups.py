@@ -13,9 +13,14 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import statistics
+import threading
+import time
+from collections import deque
 from collections.abc import Callable
 from datetime import timedelta
 
+from flask import current_app
 from sqlalchemy import delete, select
 
 from backoffice.extensions import db
@@ -61,7 +66,7 @@ def send(signup: JoinSignup, *, ip: str, locale: str,
          settle: Callable[[], None] | None = None) -> verification.Result:
     """Send the signup's code (or play it out). The caller commits."""
     if signup.member_id is None:
-        return verification.send_decoy(signup, ip=ip)
+        return verification.send_decoy(signup, ip=ip, settle=settle)
     member = db.session.get(Member, signup.member_id)
     if member is None or member.status != "recorded":
         return verification.Result(True, "")  # already verified: nothing more to send
@@ -77,3 +82,30 @@ def check(signup: JoinSignup, code: str, *,
     if member is None:
         return verification.check_decoy(signup, code)
     return verification.check_code(member, code, settle=settle)
+
+
+class Pace:
+    """How long a new signup's steps take in this process (the median of the last
+    few of each step), so that a refused signup's answer is held until it has
+    taken as long: the time of an answer must not tell either (docs/sms-otp.md)."""
+
+    KEEP = 25
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, deque[float]] = {}
+        self.lock = threading.Lock()
+
+    def keep(self, step: str, real: bool, started: float) -> None:
+        """Call after the step's last commit, ``started`` from time.perf_counter()."""
+        elapsed = time.perf_counter() - started
+        with self.lock:
+            recent = self.seconds.setdefault(step, deque(maxlen=self.KEEP))
+            if real:
+                recent.append(elapsed)
+                return
+            usual = statistics.median(recent) if recent else 0.0
+        time.sleep(max(0.0, usual - elapsed))
+
+
+def pace() -> Pace:
+    return current_app.extensions["join_pace"]

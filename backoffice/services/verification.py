@@ -326,7 +326,8 @@ def phone_record(phone: str) -> PhoneRecord | None:
     return db.session.get(PhoneRecord, phone)
 
 
-def send_decoy(signup: JoinSignup, *, ip: str = "") -> Result:
+def send_decoy(signup: JoinSignup, *, ip: str = "",
+               settle: Callable[[], None] | None = None) -> Result:
     """A refused /join signup's send: the answers, counts and limits of send_code()
     on the signup's own row, and no SMS (see JoinSignup)."""
     db.session.scalars(select(JoinSignup).where(JoinSignup.id == signup.id).with_for_update()
@@ -344,7 +345,7 @@ def send_decoy(signup: JoinSignup, *, ip: str = "") -> Result:
         return Result(False, sms.REASONS["too_many"])
     signup.sends += 1
     signup.last_sent_at = now
-    db.session.flush()
+    (settle or db.session.flush)()
     return Result(True, _l("A code was sent by SMS to the member's mobile."))
 
 
