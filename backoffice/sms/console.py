@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import secrets
 from collections import deque
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,6 +20,7 @@ class OutboxMessage:
     phone: str
     text: str
     sent_at: datetime
+    sid: str  # unique, so the outbox page can tell which member a message was for
 
 
 class MemoryGateway(Gateway):
@@ -30,8 +32,9 @@ class MemoryGateway(Gateway):
         self.outbox: deque[OutboxMessage] = deque(maxlen=size)
 
     def send_code(self, phone, code, text, locale) -> Sent:
-        self.outbox.appendleft(OutboxMessage(phone, text, utcnow()))
-        return Sent(provider_sid=f"LOCAL{len(self.outbox)}")
+        sid = f"LOCAL{secrets.token_hex(8)}"
+        self.outbox.appendleft(OutboxMessage(phone, text, utcnow(), sid))
+        return Sent(provider_sid=sid)
 
     def last_code_for(self, phone: str) -> str | None:
         for message in self.outbox:

@@ -1,23 +1,16 @@
-"""/dev/outbox: the console gateway's messages, for demos. Exists only in debug mode."""
+"""Whether the development outbox is on: debug mode with a gateway that keeps its
+messages in memory. The page itself is backoffice/views/outbox.py."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, current_app, render_template
-
-from backoffice.services.privacy import mask_phone
-
-bp = Blueprint("outbox", __name__)
+from flask import Flask
 
 
-@bp.get("/dev/outbox")
-def outbox():
-    messages = [(mask_phone(m.phone), m.text, m.sent_at)
-                for m in current_app.extensions["sms_gateway"].outbox]
-    return render_template("outbox.html", messages=messages)
+def enabled(app: Flask) -> bool:
+    return bool(app.debug and app.config["ENV"] == "development"
+                and app.config["SMS_GATEWAY"] in ("console", "memory"))
 
 
 def init_app(app: Flask) -> None:
-    if app.debug and app.config["ENV"] == "development" and app.config["SMS_GATEWAY"] in (
-            "console", "memory"):
-        app.register_blueprint(bp)
+    if enabled(app):
         app.context_processor(lambda: {"dev_outbox": True})  # templates link to it

@@ -10,11 +10,13 @@ from flask_admin.theme import Bootstrap4Theme
 from flask_babel import lazy_gettext as _l
 
 from backoffice.models import AuditEvent, Member, RoleAssignment, Roll, StaffUser, Unit
+from backoffice.sms.outbox import enabled as outbox_enabled
 from backoffice.views.audit import AuditEventView
 from backoffice.views.audit_reports import AuditReportsView
 from backoffice.views.dashboard import DashboardView
 from backoffice.views.imports import ImportView
 from backoffice.views.members import ApprovalQueueView, MemberView
+from backoffice.views.outbox import OutboxView
 from backoffice.views.roles import RoleAssignmentView
 from backoffice.views.rolls import ClaimsView, RollView
 from backoffice.views.staff import StaffView
@@ -43,4 +45,6 @@ def init_admin(app: Flask) -> Admin:
     admin.add_view(TargetView(name=_l("Targets"), endpoint="targets"))
     admin.add_view(RollView(Roll, name=_l("Rolls"), endpoint="rolls"))
     admin.add_view(ClaimsView(name=_l("Claims and objections"), endpoint="claims"))
+    if outbox_enabled(app):  # a demo's codes: debug mode only
+        admin.add_view(OutboxView())
     return admin

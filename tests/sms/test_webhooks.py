@@ -86,8 +86,3 @@ def test_behind_a_tls_proxy_without_a_public_url_proxyfix_restores_https(make_ap
 def test_the_webhook_needs_no_csrf_token_but_the_rest_of_the_site_does(hook):
     assert hook.post("/login", data={"login": "x", "password": "y"}).status_code == 400
 
-
-def test_the_dev_outbox_exists_only_in_debug_mode(make_app, app, units):
-    assert app.test_client().get("/dev/outbox").status_code == 404
-    debug = make_app(DEBUG=True)
-    assert debug.test_client().get("/dev/outbox").status_code == 200
