@@ -7,7 +7,7 @@ one and an id that is not an id all answer the same 404.
 
 from __future__ import annotations
 
-from flask import abort, g, make_response, request, url_for
+from flask import abort, g, make_response, request
 from flask_admin import expose
 from flask_babel import gettext as _
 from markupsafe import Markup, escape
@@ -15,11 +15,6 @@ from markupsafe import Markup, escape
 from backoffice.services import photos
 
 CACHE_SECONDS = 3600  # the URL carries the photo's hash: a new photo is a new URL
-
-
-def photo_url(member, endpoint: str = "members.photo_file") -> str:
-    """The photo's address; the hash in it changes with the photo."""
-    return url_for(endpoint, id=member.id, v=member.photo_sha256[:12])
 
 
 def photo_cell(view, context, model, name):
