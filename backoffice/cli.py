@@ -17,6 +17,7 @@ from backoffice.audit.cli import audit_cli, key_path
 from backoffice.audit.verify import new_key
 from backoffice.auth.login import find_staff
 from backoffice.extensions import db
+from backoffice.jobs.worker import maintain_command, worker
 from backoffice.models import Member, Unit
 from backoffice.photos_cli import photos_cli
 from backoffice.rolls_cli import members_cli, rolls_cli
@@ -29,6 +30,8 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(audit_cli)
     app.cli.add_command(rolls_cli)
     app.cli.add_command(members_cli)
+    app.cli.add_command(worker)
+    app.cli.add_command(maintain_command)
     app.cli.add_command(photos_cli)
 
 

@@ -136,8 +136,24 @@ ROLL_PDF_MAX_LINES = 60000
 PAPER_APPROVAL = "otp"
 # The largest paper-form spreadsheet one upload may carry.
 IMPORT_MAX_BYTES = 60_000_000
-# Run import checks and commits in a background thread (off: in the request, as tests do).
-IMPORT_IN_BACKGROUND = True
+# Import checks and commits, roll files and large exports run as jobs (docs/jobs.md).
+# JOBS_REDIS_URL (e.g. redis://127.0.0.1:6379/1) sends them to `backoffice worker` processes
+# on any host; without it they run in a thread of the app process (the single-host demo).
+# JOBS_QUEUE forces one: "rq", "thread" or "inline" (at once, in the request: tests).
+JOBS_REDIS_URL = None
+JOBS_QUEUE = None
+JOBS_QUEUE_NAME = "sadasya"  # the Redis list workers read (one per deployment sharing a Redis)
+JOB_THREADS = 2  # the in-process runner's threads
+JOB_TIMEOUT_SECONDS = 3 * 3600  # RQ stops a job running longer (a state-wide roll PDF is minutes)
+JOB_HEARTBEAT_SECONDS = 5  # a running job writes its heartbeat and progress this often
+JOB_STALE_SECONDS = 120  # a running job without a heartbeat this long is reaped (failed)
+JOB_REDELIVER_SECONDS = 60  # a job still queued after this is handed to the queue again
+JOB_MAINTENANCE_SECONDS = 30  # workers reap, redeliver and purge this often
+# Uploaded paper-form files (members' personal data) are deleted this many days after their
+# batch commits or, never committed, after upload; their SHA-256 stays in the audit log.
+IMPORT_FILE_RETENTION_DAYS = 30
+# Files jobs wrote for download (roll files, large exports) are deleted after this.
+EXPORT_RETENTION_HOURS = 48
 
 # The drive: the state aims to finish by DRIVE_AIM; the party's deadline is DRIVE_DEADLINE.
 DRIVE_AIM = "2027-02-28"

@@ -40,7 +40,7 @@ def base_config(database_url: str, tmp: Path) -> dict:
         "SMS_GATEWAY": "memory",
         "PHOTO_DIR": str(tmp / "photos"),
         "INSTANCE_PATH": str(tmp / "instance"),
-        "IMPORT_IN_BACKGROUND": False,
+        "JOBS_QUEUE": "inline",
     }
 
 

@@ -25,7 +25,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import String, any_, delete, func, insert, literal, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
 
-from backoffice import audit
+from backoffice import audit, storage
 from backoffice.auth.roles import MEMBER_IMPORT
 from backoffice.auth.scoping import unit_in_scope
 from backoffice.extensions import db
@@ -41,12 +41,6 @@ _RELATIONS = {"father": "father", "पिता": "father", "s/o": "father", "d/
               "husband": "husband", "पति": "husband", "w/o": "husband"}
 _GENDERS = {"female": "female", "f": "female", "महिला": "female", "स्त्री": "female",
             "male": "male", "m": "male", "पुरुष": "male", "other": "other", "अन्य": "other"}
-
-
-def _folder() -> Path:
-    folder = Path(current_app.instance_path) / "imports"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
 
 
 def upload(actor, unit: Unit, data: bytes, filename: str, receipt_books: str) -> ImportBatch:
@@ -68,13 +62,10 @@ def upload(actor, unit: Unit, data: bytes, filename: str, receipt_books: str) ->
                               field="receipt_books")
     columns = import_files.inspect(data, suffix)
     digest = hashlib.sha256(data).hexdigest()
-    path = _folder() / f"{digest}{suffix}"
-    if not path.exists():
-        partial = path.with_suffix(".part")
-        partial.write_bytes(data)
-        partial.replace(path)  # atomic: a batch never points at half a file
+    name = f"imports/{digest}{suffix}"  # shared storage: every host and worker reads it
+    storage.save(name, data)
     batch = ImportBatch(unit_id=unit.id, uploaded_by_id=actor.id, receipt_books=books,
-                        filename=Path(filename).name[:200], stored_path=str(path), sha256=digest,
+                        filename=Path(filename).name[:200], stored_path=name, sha256=digest,
                         mapping=json.dumps(import_files.guess_mapping(columns),
                                            ensure_ascii=False))
     db.session.add(batch)
@@ -86,7 +77,7 @@ def upload(actor, unit: Unit, data: bytes, filename: str, receipt_books: str) ->
 
 
 def set_mapping(batch: ImportBatch, mapping: dict[str, str]) -> None:
-    columns = set(import_files.headings(Path(batch.stored_path)))
+    columns = set(headings(batch))
     clean = {f: h for f, h in mapping.items() if f in import_files.FIELDS and h in columns}
     missing = [f for f in import_files.REQUIRED if f not in clean]
     if "date_of_birth" not in clean and "age" not in clean:
@@ -250,13 +241,22 @@ def _use_indexes() -> None:
         db.session.execute(text("SET LOCAL enable_seqscan = off"))
 
 
-def _chunks(path: Path):
+def headings(batch: ImportBatch) -> list[str]:
+    """The uploaded file's column headings ([] once retention removed the file)."""
+    if batch.file_deleted_at is not None:
+        return []
+    with storage.local_copy(batch.stored_path) as path:
+        return import_files.headings(path)
+
+
+def _chunks(batch: ImportBatch):
     chunk = []
-    for number, row in import_files.rows(path):
-        chunk.append((number, row))
-        if len(chunk) == CHUNK:
-            yield chunk
-            chunk = []
+    with storage.local_copy(batch.stored_path) as path:
+        for number, row in import_files.rows(path):
+            chunk.append((number, row))
+            if len(chunk) == CHUNK:
+                yield chunk
+                chunk = []
     if chunk:
         yield chunk
 
@@ -278,7 +278,7 @@ def check(actor, batch_id: int, *, progress: Callable[[int], None] | None = None
     _use_indexes()
     checker = Checker(batch, date.today())
     total = valid = 0
-    for chunk in _chunks(Path(batch.stored_path)):
+    for chunk in _chunks(batch):
         good, problems = checker.check_chunk(chunk)
         total, valid = total + len(chunk), valid + len(good)
         if problems:
@@ -304,7 +304,7 @@ def commit(actor, batch_id: int, *, progress: Callable[[int], None] | None = Non
         raise ServiceError(_l("Run the check (dry run) first."))
     _use_indexes()
     checker, now, written, seen = Checker(batch, date.today()), utcnow(), 0, 0
-    for chunk in _chunks(Path(batch.stored_path)):
+    for chunk in _chunks(batch):
         good, _problems = checker.check_chunk(chunk)
         seen += len(chunk)
         if good:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 from flask import Response, abort, flash, jsonify, redirect, request, url_for
 from flask_admin import expose
@@ -16,19 +15,21 @@ from sqlalchemy import select
 from wtforms import SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
+from backoffice import jobs
 from backoffice.auth.roles import MEMBER_IMPORT
 from backoffice.auth.scoping import scoped_units, unit_filter
 from backoffice.extensions import db
+from backoffice.jobs import imports as import_jobs
 from backoffice.models import ImportBatch, Unit
-from backoffice.services import import_files, import_jobs, imports
+from backoffice.services import import_files, imports
 from backoffice.services.errors import ServiceError
 from backoffice.services.import_files import FIELD_LABELS
 from backoffice.uploads import accepts_file
-from backoffice.views.base import AdminForm, SecureView, choices
+from backoffice.views.base import AdminForm, SecureView, choices, form_id, id_or_404
 
 
 class UploadForm(AdminForm):
-    unit_id = SelectField(_l("Block or district"), coerce=int)
+    unit_id = SelectField(_l("Block or district"), coerce=form_id)
     receipt_books = StringField(_l("Receipt book numbers"),
                                 validators=[DataRequired(), Length(max=200)])
     file = FileField(_l("File (.csv or .xlsx)"))
@@ -42,9 +43,8 @@ class ImportView(SecureView):
         return select(ImportBatch).where(ImportBatch.unit_id.in_(units))
 
     def _batch(self) -> ImportBatch:
-        batch_id = request.args.get("id", "")
-        batch = db.session.scalar(self._batches().where(ImportBatch.id == int(batch_id))) \
-            if batch_id.isdigit() else None
+        batch_id = id_or_404(request.args.get("id", ""))
+        batch = db.session.scalar(self._batches().where(ImportBatch.id == batch_id))
         if batch is None:
             abort(404)
         return batch
@@ -80,7 +80,7 @@ class ImportView(SecureView):
     @expose("/batch/", methods=["GET", "POST"])
     def batch(self):
         batch = self._batch()
-        headings = import_files.headings(Path(batch.stored_path))
+        headings = imports.headings(batch)
         if request.method == "POST":
             mapping = {f: request.form.get(f, "") for f in import_files.FIELDS}
             try:
@@ -100,11 +100,16 @@ class ImportView(SecureView):
     def run(self):
         batch = self._batch()
         step = request.form.get("step")
-        allowed = {"check": ("uploaded", "checked"), "commit": ("checked",)}
-        if step not in allowed or batch.status not in allowed[step]:
+        # A conditional move of the batch, committed with its job: a double click or a
+        # second host gets "not possible now", never a second commit.
+        job = import_jobs.submit(current_user, batch, step) if step in import_jobs.STEPS \
+            else None
+        if job is None:
+            db.session.rollback()
             flash(_("This step is not possible now."), "error")
         else:
-            import_jobs.start(current_user.id, batch.id, step)
+            db.session.commit()
+            jobs.dispatch(job)
         return redirect(url_for(".batch", id=batch.id))
 
     @expose("/progress/")

@@ -46,7 +46,7 @@ def live(tmp_path_factory):
         "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp}/live.sqlite3",
         "INSTANCE_PATH": str(tmp / "instance"), "SMS_GATEWAY": "memory",
         "PASSWORD_HASH": {"time_cost": 1, "memory_cost": 8, "parallelism": 1},
-        "RATELIMIT_ENABLED": False, "IMPORT_IN_BACKGROUND": False, "DEMO_PASSWORD": PASSWORD,
+        "RATELIMIT_ENABLED": False, "JOBS_QUEUE": "inline", "DEMO_PASSWORD": PASSWORD,
         "PHOTO_DIR": str(tmp / "photos"),
     })
     with app.app_context(), app.test_request_context():

@@ -1,0 +1,1 @@
+"""Roll files as jobs: placeholder until the roll runners land."""
