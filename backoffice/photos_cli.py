@@ -45,7 +45,7 @@ def clean() -> None:
             if replaced:
                 old.append(replaced)
         after = members[-1].id
-        db.session.commit()
-        for reference in old:  # once committed: a rollback would otherwise lose them
+        for reference in old:  # with the commit that stops pointing at them
             erasure.discard_photo(reference)
+        db.session.commit()
     click.echo(f"Photos cleaned: {done}; not readable as photos, left as they were: {refused}.")

@@ -18,8 +18,8 @@ membership numbers and the audit trail still add up:
 - the audit log holds only keyed HMACs of personal values, so it keeps its
   chain and tells no one the erased values.
 
-The photo file is removed by the caller after the commit (discard_photo):
-removing it first would lose it if the transaction then rolled back.
+The photo leaves shared storage in the same transaction (discard_photo): gone
+for every app host when the erasure commits, kept if it rolls back.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ ERASED_BIRTH_DATE = date(1900, 1, 1)  # the column is required; no one is that o
 @dataclass
 class Erased:
     member: Member
-    photo: str | None  # the stored photo to discard once committed
+    photo: str | None  # the photo it had (removed from storage with the erasure)
     final_rolls: list[str]  # titles of final rolls that keep the member's entry
 
 
@@ -91,6 +91,7 @@ def erase(actor, member_id: int, reason: str | None) -> Erased:
             entry.removed, entry.removed_reason = True, reason
             roll.entry_count -= 1
         entry.full_name = entry.relative_name = ""
+    discard_photo(photo)
     audit.record("member.erase", entity_type="member", entity_id=member.id,
                  unit_id=member.block_id, actor=actor, reason=reason,
                  changes={"status": [previous, member.status]},
@@ -100,10 +101,10 @@ def erase(actor, member_id: int, reason: str | None) -> Erased:
 
 
 def discard_photo(relative: str | None) -> None:
-    """Remove an erased member's photo file unless another member's record uses it
-    (photos are stored once per content)."""
+    """Remove a photo from storage, in the caller's transaction, unless another member's
+    record uses it (photos are stored once per content)."""
     if relative is None:
         return
     if db.session.scalar(select(Member.id).where(Member.photo_path == relative).limit(1)):
         return
-    (photos.photo_dir() / relative).unlink(missing_ok=True)
+    photos.discard(relative)

@@ -19,12 +19,12 @@ import hashlib
 import io
 import warnings
 from dataclasses import dataclass
-from pathlib import Path
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from PIL import Image, ImageCms, ImageOps
 
+from backoffice import storage
 from backoffice.services.errors import ValidationError
 
 FORMATS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}
@@ -50,10 +50,6 @@ class StoredPhoto:
     data: bytes
     content_type: str
     sha256: str
-
-
-def photo_dir() -> Path:
-    return Path(current_app.config.get("PHOTO_DIR") or Path(current_app.instance_path) / "photos")
 
 
 def store(data: bytes) -> tuple[str, str]:
@@ -154,13 +150,18 @@ def keep(data: bytes) -> tuple[str, str]:
     """Keep cleaned bytes once per content; return (reference, sha256)."""
     digest = hashlib.sha256(data).hexdigest()
     relative = f"{digest[:2]}/{digest}.jpg"
-    path = photo_dir() / relative
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_suffix(".part")
-        temporary.write_bytes(data)
-        temporary.replace(path)  # atomic: a crash leaves no half-written photo
+    storage.save(stored_name(relative), data)  # shared storage: every app host shows it
     return relative, digest
+
+
+def stored_name(reference: str) -> str:
+    """The storage name of a member's photo reference (member.photo_path)."""
+    return f"photos/{reference}"
+
+
+def discard(reference: str) -> None:
+    """Remove a kept photo with the caller's transaction (erasure, re-cleaning)."""
+    storage.delete(stored_name(reference))
 
 
 def read(reference: str | None) -> StoredPhoto | None:
@@ -176,8 +177,8 @@ def read(reference: str | None) -> StoredPhoto | None:
             part in ("", ".", "..") for part in parts):
         return None  # references are written by keep(); anything else is not ours
     try:
-        data = (photo_dir() / reference).read_bytes()
-    except (FileNotFoundError, NotADirectoryError):
+        data = storage.read(stored_name(reference))
+    except (storage.Missing, ValueError):
         return None
     return StoredPhoto(data, CONTENT_TYPES[kind], hashlib.sha256(data).hexdigest())
 
@@ -185,7 +186,7 @@ def read(reference: str | None) -> StoredPhoto | None:
 def clean_kept(member) -> str | None:
     """Clean a photo kept before uploads were cleaned (it may still carry the
     phone's EXIF and GPS) and give it its picture hash; return the old reference,
-    for the caller to discard after the commit, or None if nothing changed."""
+    for the caller to discard in the same transaction, or None if nothing changed."""
     stored = read(member.photo_path)
     if stored is None:
         return None

@@ -53,8 +53,7 @@ class ErasureMixin:
                 db.session.rollback()
                 form.reason.errors = [error.message]
             else:
-                db.session.commit()
-                erasure.discard_photo(done.photo)
+                db.session.commit()  # the photo leaves storage with this commit
                 flash(_("The member's personal data was erased."), "success")
                 if done.final_rolls:
                     flash(_("The final roll %(rolls)s keeps the member's entry: a final roll "

@@ -104,6 +104,9 @@ def remove_committed(created: dict) -> None:
     cleanup = {"audited": True}
     batches = created.get("batches", [])
     db.session.rollback()
+    if batches:  # the jobs that ran on them too
+        created.setdefault("jobs", []).extend(db.session.scalars(select(Job.id).where(
+            Job.subject.in_([f"import:{b}" for b in batches]))))
     if batches:
         db.session.execute(delete(Member).where(Member.import_batch_id.in_(batches)),
                            execution_options=cleanup)

@@ -5,6 +5,7 @@ from datetime import date, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from backoffice import storage
 from backoffice.extensions import db
 from backoffice.models import AuditEvent, Member, MemberTally, PhoneVerification, RollEntry
 from backoffice.services import erasure, photos, rolls
@@ -110,7 +111,8 @@ def test_rolls_not_final_strike_the_entry_a_final_roll_keeps_it(ctx, units, staf
         RollEntry.roll_id == final.id, RollEntry.member_id == kept.id)) == "Final Roll Member"
 
 
-def test_the_photo_file_goes_unless_another_member_shares_it(ctx, units, staff, app):
+def test_the_photo_leaves_storage_with_the_erasure_unless_another_member_shares_it(
+        ctx, units, staff, app):
     import io
 
     from PIL import Image
@@ -120,15 +122,14 @@ def test_the_photo_file_goes_unless_another_member_shares_it(ctx, units, staff, 
     path, digest = photos.store(buffer.getvalue())
     first = approved(units["BLK-BILHA"], photo_path=path, photo_sha256=digest)
     second = approved(units["BLK-BILHA"], photo_path=path, photo_sha256=digest)
-    stored = photos.photo_dir() / path
+    db.session.commit()
+    name = photos.stored_name(path)
 
-    done = erasure.erase(staff["district"], first.id, "asked")
-    db.session.flush()
-    erasure.discard_photo(done.photo)
-    assert stored.exists()  # the second member still shows it
-    done = erasure.erase(staff["district"], second.id, "asked")
-    db.session.flush()
-    erasure.discard_photo(done.photo)
-    assert not stored.exists()
+    erasure.erase(staff["district"], first.id, "asked")
+    db.session.commit()
+    assert storage.exists(name)  # the second member still shows it
+    erasure.erase(staff["district"], second.id, "asked")
+    db.session.commit()  # no step after the commit: the erasure itself removed it
+    assert not storage.exists(name) and photos.read(path) is None
     assert db.session.scalar(select(func.count()).select_from(Member).where(
         Member.photo_path == path)) == 0

@@ -9,10 +9,12 @@ import pytest
 from flask_babel import force_locale
 from PIL import Image, ImageCms, ImageDraw, PngImagePlugin
 
+from backoffice import storage
 from backoffice.extensions import db
 from backoffice.services import photos
 from backoffice.services.errors import ValidationError
 from tests import factories
+from tests.storage import kept
 
 GPS_IFD, MAKE, MODEL, MAKER_NOTE, ORIENTATION, EXIF_IFD = 0x8825, 0x010F, 0x0110, 0x927C, \
     0x0112, 0x8769
@@ -92,7 +94,7 @@ def test_a_photo_is_kept_without_exif_gps_maker_notes_xmp_text_or_profile(ctx, m
     assert source.getexif().get_ifd(GPS_IFD) and source.getexif()[MAKE] == "PhoneMakerCo"
     assert b"MAKERNOTE-SECRET" in upload and source.info.get("icc_profile")
     reference, digest = photos.store(upload)
-    assert_bare((photos.photo_dir() / reference).read_bytes())
+    assert_bare(storage.read(photos.stored_name(reference)))
     assert photos.read(reference).sha256 == digest
 
 
@@ -137,8 +139,7 @@ def test_what_is_not_a_photo_is_refused_in_the_users_language(app, payload):
             with pytest.raises(ValidationError) as refused:
                 photos.store(payload)
             assert words in str(refused.value.message)
-            folder = photos.photo_dir()
-            assert not folder.exists() or not any(folder.rglob("*"))  # nothing kept
+            assert kept() == []  # nothing kept
 
 
 def test_the_picture_hash_finds_the_same_picture_re_encoded_or_resized(ctx):
@@ -159,7 +160,7 @@ def test_the_picture_hash_finds_the_same_picture_re_encoded_or_resized(ctx):
 def test_the_same_upload_is_kept_once(ctx):
     upload = jpeg_with_everything()
     assert photos.store(upload) == photos.store(upload)
-    assert len(list(photos.photo_dir().rglob("*.jpg"))) == 1
+    assert len(kept()) == 1
 
 
 def test_a_photo_kept_before_cleaning_is_cleaned_by_the_command(app, units, ctx):
@@ -167,8 +168,7 @@ def test_a_photo_kept_before_cleaning_is_cleaned_by_the_command(app, units, ctx)
     picture hash and removes the raw file; running it again changes nothing."""
     raw = jpeg_with_everything()
     old_reference = "ab/" + "ab" * 32 + ".jpg"
-    (photos.photo_dir() / "ab").mkdir(parents=True)
-    (photos.photo_dir() / old_reference).write_bytes(raw)
+    storage.save(photos.stored_name(old_reference), raw)
     member = factories.member(units["BLK-BILHA"], photo_path=old_reference,
                               photo_sha256="ab" * 32)
     db.session.commit()
@@ -180,6 +180,6 @@ def test_a_photo_kept_before_cleaning_is_cleaned_by_the_command(app, units, ctx)
     db.session.refresh(member)
     assert member.photo_path != old_reference and member.photo_phash
     assert_bare(photos.read(member.photo_path).data)
-    assert not (photos.photo_dir() / old_reference).exists()
+    assert not storage.exists(photos.stored_name(old_reference))
     again = app.test_cli_runner().invoke(args=["photos", "clean"])
     assert "Photos cleaned: 0;" in again.output

@@ -8,6 +8,7 @@ import re
 import pytest
 from PIL import Image
 
+from backoffice import storage
 from backoffice.extensions import db
 from backoffice.services import erasure, photos
 from tests import factories
@@ -96,9 +97,7 @@ def test_a_photo_kept_before_cleaning_is_still_served_as_it_is(app, browser, sta
     buffer = io.BytesIO()
     Image.new("RGB", (20, 20), "green").save(buffer, "PNG")
     with app.test_request_context():
-        folder = photos.photo_dir() / "cd"
-        folder.mkdir(parents=True)
-        (folder / ("cd" * 32 + ".png")).write_bytes(buffer.getvalue())
+        storage.save(photos.stored_name("cd/" + "cd" * 32 + ".png"), buffer.getvalue())
         member = factories.member(units["BLK-BILHA"], photo_path="cd/" + "cd" * 32 + ".png",
                                   photo_sha256="cd" * 32)
     db.session.commit()

@@ -6,9 +6,10 @@ import io
 from PIL import Image
 from sqlalchemy import select
 
-from backoffice import sms
+from backoffice import sms, storage
 from backoffice.extensions import db
 from backoffice.models import Member
+from backoffice.services import photos
 from tests import factories
 from tests.views.test_member_forms import FORM
 
@@ -82,7 +83,8 @@ def test_photo_is_checked_stored_by_hash_and_reused_photos_are_visible(app, brow
     db.session.refresh(second)
     assert first.photo_sha256 and first.photo_sha256 == second.photo_sha256
     assert first.photo_phash and first.photo_phash == second.photo_phash
-    kept = (tmp_path / first.photo_path).read_bytes()  # re-encoded: tests/services/test_photos.py
+    with app.app_context():  # re-encoded: tests/services/test_photos.py
+        kept = storage.read(photos.stored_name(first.photo_path))
     assert kept.startswith(b"\xff\xd8") and hashlib.sha256(kept).hexdigest() == first.photo_sha256
 
 
