@@ -10,6 +10,7 @@ Times are bucketed in IST, the hours the enrollers keep.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -21,6 +22,7 @@ from backoffice.extensions import db
 from backoffice.models import AuditEvent, Member, PhoneVerification, StaffUser, Unit
 
 IST_MINUTES = 330
+PICTURE_HASH = re.compile(r"[0-9a-f]{16}")  # services/photos.picture_hash
 
 
 @dataclass(frozen=True)
@@ -200,6 +202,8 @@ def members_for(user, window: Window, *, enroller_id: int | None = None,
     A photo's members are all those in scope, like its report line, not only
     the window's."""
     if photo:
+        if not PICTURE_HASH.fullmatch(photo):
+            return []  # no photo has such a hash (and PostgreSQL refuses a NUL in it)
         query = select(Member).where(member_filter(user, AUDIT_VIEW),
                                      Member.photo_phash == photo)
         return db.session.scalars(query.order_by(Member.created_at).limit(limit)).all()

@@ -156,3 +156,17 @@ def test_one_photo_on_several_members_is_a_line_naming_them_in_scope(app, staff,
     assert f"details/?id={theirs.id}\"" not in listed
     other_page = browser(staff["other_district"]).get("/admin/audit_reports/?days=7")
     assert "/admin/members/photo/file/" not in other_page.get_data(as_text=True)
+
+
+def test_a_crafted_photo_drill_down_lists_nothing_and_never_fails(app, staff, units, browser):
+    with app.test_request_context():
+        factories.member(units["BLK-BILHA"], photo_phash="0123456789abcdef")
+        db.session.commit()
+    b = browser(staff["district"])
+    assert b.get("/admin/audit_reports/members/?photo=0123456789abcdef").get_data(
+        as_text=True).count("/admin/members/details/?id=") == 1
+    for crafted in ("%00", "0123456789abcde%00", "0123456789ABCDEF", "x" * 5000, "%ff%fe",
+                    "0123456789abcdef%0A"):
+        answer = b.get(f"/admin/audit_reports/members/?photo={crafted}")
+        assert answer.status_code in (200, 400), crafted  # 400: refused as unreadable input
+        assert "/admin/members/details/?id=" not in answer.get_data(as_text=True), crafted
