@@ -11,7 +11,19 @@ from pathlib import Path
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from backoffice import audit, auth, cli, database, errors, i18n, join, ratelimits, sms, uploads
+from backoffice import (
+    audit,
+    auth,
+    cli,
+    database,
+    errors,
+    i18n,
+    inputs,
+    join,
+    ratelimits,
+    sms,
+    uploads,
+)
 from backoffice.extensions import csrf, db, limiter, migrate
 from backoffice.settings import load_config
 from backoffice.views import init_admin
@@ -30,6 +42,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count,
                                 x_port=count)
     uploads.init_app(app)
+    inputs.init_app(app)  # before anything reads the request, the CSRF check included
     database.init_app(app)
     audit.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS), render_as_batch=True)

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from flask import Flask, render_template, request
+from flask import Flask, current_app, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
+from markupsafe import escape
 from werkzeug.exceptions import HTTPException
 
 from backoffice import audit, uploads
 from backoffice.extensions import db
+from backoffice.i18n import current_language
 
 MESSAGES = {
     400: _l("The request could not be understood. Go back and try again."),
@@ -24,7 +26,17 @@ MESSAGES = {
 
 def _render(code: int, message=None):
     text = message or MESSAGES.get(code, MESSAGES[500])
-    return render_template("error.html", code=code, message=text), code
+    try:
+        return render_template("error.html", code=code, message=text), code
+    except Exception as error:  # noqa: BLE001 - e.g. no URL adapter for a bad Host header
+        current_app.logger.warning("error page %s drawn bare: %s", code, type(error).__name__)
+        return _bare(code, text)
+
+
+def _bare(code: int, text) -> tuple[str, int]:
+    """The error page without the layout, for when the layout itself cannot be drawn."""
+    return (f'<!doctype html><html lang="{escape(current_language())}"><meta charset="utf-8">'
+            f"<title>{code}</title><h1>{code}</h1><p>{escape(text)}</p></html>", code)
 
 
 def init_app(app: Flask) -> None:
@@ -43,7 +55,7 @@ def init_app(app: Flask) -> None:
             return _render(413, _l("The file is too large: at most %(n)s MB here. Go back and "
                                    "choose a smaller file.",
                                    n=f"{uploads.file_limit() / 1_000_000:g}"))
-        return _render(error.code or 500)
+        return _render(error.code or 500, getattr(error, "user_message", None))
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception):
