@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from flask import g
-from flask_admin.contrib.sqla.filters import DateTimeBetweenFilter, FilterEqual
+from flask_admin.contrib.sqla.filters import DateTimeBetweenFilter
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup
@@ -17,6 +17,7 @@ from backoffice.extensions import db
 from backoffice.models import AuditEvent, StaffUser, Unit
 from backoffice.services.membership_numbers import format_membership_no
 from backoffice.views.base import ScopedModelView
+from backoffice.views.filters import OptionFilter
 from backoffice.views.formatting import unit_column
 
 
@@ -94,8 +95,8 @@ class AuditEventView(ScopedModelView):
     column_default_sort = ("seq", True)
     column_sortable_list = ("seq",)
     column_filters = (
-        FilterEqual(AuditEvent.action, _l("What"), options=lambda: [(a, a) for a in ACTIONS]),
-        FilterEqual(AuditEvent.actor_user_id, _l("Who"), options=lambda: scoped_actor_options()),
+        OptionFilter(AuditEvent.action, _l("What"), options=lambda: [(a, a) for a in ACTIONS]),
+        OptionFilter(AuditEvent.actor_user_id, _l("Who"), options=lambda: scoped_actor_options()),
         DateTimeBetweenFilter(AuditEvent.occurred_at, _l("When")),
     )
 

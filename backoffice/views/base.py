@@ -22,6 +22,7 @@ from jinja2 import pass_context
 from markupsafe import Markup, escape
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Query, load_only
 from wtforms.fields.choices import SelectChoice
 
@@ -55,11 +56,16 @@ def save_through(write):
     which Flask-Admin takes as "show the form again"."""
     try:
         result = write()
+        db.session.commit()
     except ServiceError as error:
         db.session.rollback()
         flash(str(error.message), "error")
         return False
-    db.session.commit()
+    except IntegrityError:  # a unique or foreign key the write's own checks did not catch
+        db.session.rollback()
+        flash(_("This clashes with a record already saved (a code, number or name in use). "
+                "Change it and save again."), "error")
+        return False
     return result
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import g
-from flask_admin.contrib.sqla.filters import DateTimeBetweenFilter, FilterEqual
+from flask_admin.contrib.sqla.filters import DateTimeBetweenFilter
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -25,6 +25,7 @@ from backoffice.views.base import ScopedModelView
 from backoffice.views.decisions import DecisionsMixin
 from backoffice.views.erasure import ErasureMixin
 from backoffice.views.exports import AuditedExportMixin
+from backoffice.views.filters import OptionFilter
 from backoffice.views.formatting import (
     channel_label,
     date_column,
@@ -152,11 +153,11 @@ class MemberView(AuditedExportMixin, VerifyMixin, MemberFormMixin, DecisionsMixi
     column_searchable_list = ("full_name",)
 
     column_filters = (
-        FilterEqual(Member.status, _l("Status"),
-                    options=lambda: [(s, status_label(s)) for s in STATUSES]),
-        FilterEqual(Member.channel, _l("Recorded via"),
-                    options=lambda: [(c, channel_label(c)) for c in CHANNELS]),
-        FilterEqual(Member.block_id, _l("Block"), options=lambda: scoped_block_options()),
+        OptionFilter(Member.status, _l("Status"),
+                     options=lambda: [(s, status_label(s)) for s in STATUSES]),
+        OptionFilter(Member.channel, _l("Recorded via"),
+                     options=lambda: [(c, channel_label(c)) for c in CHANNELS]),
+        OptionFilter(Member.block_id, _l("Block"), options=lambda: scoped_block_options()),
         DateTimeBetweenFilter(Member.created_at, _l("Recorded between")),
     )
     column_export_list = (
