@@ -1,30 +1,30 @@
-"""The printable booth-wise membership roll as PDF (issue 6).
+"""The printable booth-wise membership roll as PDF (issue 6; district scale, issue 13).
 
 A4 portrait. Every page has a header (the unit and the roll's title in Hindi and
 English, the cut-off date, the booth), a footer ("पृष्ठ X / Y · Page X of Y",
-the roll reference, when it was generated in IST) and the table's column
-headings; each booth starts on a new page with a booth heading.
+the roll reference, when it was generated in IST, the gender legend) and the
+table's column headings; each booth starts on a new page with a booth heading.
 
-Hindi needs HarfBuzz shaping (`set_text_shaping(True)`, uharfbuzz) for its
-conjuncts and for the vowel sign ि drawn before its consonant cluster. One font
-covers Devanagari and Latin: Noto Sans Devanagari 2.007 (OFL-1.1, licence in
-static/fonts/OFL.txt), the variable TTF of the `fontpkg-noto-sans-devanagari`
-2.7 wheel, used at its default instance (weight 400, width 100) so the glyphs
-fpdf2 embeds and the advances HarfBuzz shapes with agree. fpdf2's `variations=`
-would embed a bold instance while HarfBuzz kept shaping the regular advances
-(letters overlap), so headings are emboldened with a fill-and-stroke text mode
-instead of a second font. Fallback fonts are avoided (fpdf2 bug #1772).
+Hindi needs HarfBuzz shaping for its conjuncts, its reph and the vowel sign ि drawn
+before its consonant cluster. The pages are drawn by `shaped_pdf`, which shapes each
+distinct string once (uharfbuzz) and places the shaped pieces: about 25 times the
+speed of fpdf2's `cell()`, which shaped every call anew (benchmarks/roll_pdf.py,
+docs/roll-pdf.md). One font covers Devanagari and Latin: Noto Sans Devanagari 2.007
+(OFL-1.1, licence in static/fonts/OFL.txt), the variable TTF of the
+`fontpkg-noto-sans-devanagari` 2.7 wheel, drawn at its default instance (weight 400,
+width 100), whose outlines and advances are the plain `glyf` and `hmtx` tables.
+Headings are emboldened by filling and stroking the letters, not by a second font.
 
-Every page is laid out before the first is drawn, so the page count in the
-footers is printed as a number; fpdf2's `{nb}` alias is switched off: it
-reserves a fixed width (a gap after small counts, a warning past 999 pages) and
-would replace "{nb}" inside a member's name. Values from users are only ever
-passed to `cell()` as plain text (no markdown, no HTML); characters the font
-lacks print as "?" instead of vanishing silently.
+A booth's rows are laid out and its pages drawn before the next booth is read, so
+memory holds one booth and the compressed pages; the footers, which print the page
+count, are drawn last, as each page's second content stream. Values from users are
+only ever drawn as text (nothing in them is markup or a page-count placeholder);
+characters the font lacks print as "?" instead of vanishing silently.
 """
 
 from __future__ import annotations
 
+import io
 import re
 import unicodedata
 import zipfile
@@ -35,9 +35,7 @@ from functools import cache
 from pathlib import Path
 from typing import BinaryIO
 
-from fontTools.ttLib import TTFont
-from fpdf import FPDF
-from fpdf.enums import Align, TextMode
+from backoffice.services.shaped_pdf import Canvas, Document, Info, ShapedFont
 
 FONT_DIR = Path(__file__).resolve().parent.parent / "static" / "fonts"
 FONT_PATH = FONT_DIR / "NotoSansDevanagari[wdth,wght].ttf"
@@ -102,16 +100,16 @@ class _Column:
     hi: str
     en: str
     width: float
-    align: Align
+    align: str  # "L", "C" or "R"
 
 
 COLUMNS = (
-    _Column("क्रमांक", "Serial", 14.0, Align.C),
-    _Column("सदस्यता क्रमांक", "Membership no.", 29.0, Align.L),
-    _Column("नाम", "Name", 59.0, Align.L),
-    _Column("पिता/पति का नाम", "Father's or husband's name", 63.0, Align.L),
-    _Column("लिंग", "Gender", 13.0, Align.C),
-    _Column("आयु", "Age", 12.0, Align.C),
+    _Column("क्रमांक", "Serial", 14.0, "C"),
+    _Column("सदस्यता क्रमांक", "Membership no.", 29.0, "L"),
+    _Column("नाम", "Name", 59.0, "L"),
+    _Column("पिता/पति का नाम", "Father's or husband's name", 63.0, "L"),
+    _Column("लिंग", "Gender", 13.0, "C"),
+    _Column("आयु", "Age", 12.0, "C"),
 )
 assert abs(sum(c.width for c in COLUMNS) - CONTENT_W) < 1e-6  # noqa: S101 - layout invariant
 
@@ -120,33 +118,16 @@ assert abs(sum(c.width for c in COLUMNS) - CONTENT_W) < 1e-6  # noqa: S101 - lay
 
 
 @cache
-def _font_cmap() -> frozenset[int]:
-    font = TTFont(FONT_PATH, lazy=True)
-    try:
-        return frozenset(font.getBestCmap())
-    finally:
-        font.close()
-
-
-# The tables that make the font variable. At the default instance `glyf` and `hmtx` already
-# hold the regular outlines and advances, so without these the font fpdf2 subsets and embeds is
-# a plain static TrueType (HarfBuzz shapes from the file, at the same default instance). Pages
-# render pixel for pixel the same; each PDF is about 40 KB smaller, and a ZIP of 1,000 booths
-# of 100 lines went from 495 to 574 lines/s (subsetting `gvar` is slow).
-VARIATION_TABLES = ("fvar", "gvar", "cvar", "avar", "HVAR", "VVAR", "MVAR", "STAT")
-
-
-def _drop_variations(font: TTFont) -> None:
-    for tag in VARIATION_TABLES:
-        if tag in font:
-            del font[tag]
+def _font() -> ShapedFont:
+    """The roll's font, loaded once per process (its shaped strings are cached in it)."""
+    return ShapedFont(FONT_PATH)
 
 
 def _printable(value: object) -> str:
     """`value` as one line of text the font can draw: NFC, whitespace collapsed,
     control characters dropped, characters outside the font shown as "?"."""
     text = " ".join(unicodedata.normalize("NFC", str(value)).split())
-    cmap = _font_cmap()
+    cmap = _font().cmap
     if all(ord(char) in cmap for char in text):
         return text
     out = []
@@ -209,57 +190,25 @@ class _Row:
     height: float
 
 
-@dataclass(frozen=True)
-class _BoothPlan:
-    booth_no: str
-    members: int
-    pages: tuple[tuple[_Row, ...], ...]
-
-
-class _RollPDF(FPDF):
-    """One PDF of whole booths: plan every booth, then draw every page."""
+class _Roll:
+    """One PDF of whole booths: each booth laid out and drawn in turn, the footers last."""
 
     def __init__(self, header: RollHeader) -> None:
-        super().__init__(orientation="P", unit="mm", format="A4")
         self.roll = header
-        self.alias_nb_pages(None)  # the page count is known before drawing; see the module doc
-        self.set_auto_page_break(False)
-        self.set_margins(MARGIN_X, MARGIN_TOP, MARGIN_X)
-        self.c_margin = 0
-        self.add_font(FONT, "", FONT_PATH)
-        _drop_variations(self.fonts[FONT].ttfont)
-        self.set_text_shaping(True)
-        self.set_font(FONT, size=BODY_SIZE)
-        self.set_lang("hi")
-        self.set_creation_date(_aware(header.generated_at))
-        self.set_creator("Sadasya")
-        self.set_title(f"{_printable(header.title_en)} - {_printable(header.unit_en)}")
-        self.booths: list[_BoothPlan] = []
-        self._widths: dict[str, float] = {}
-
-    def __enter__(self) -> _RollPDF:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        """fpdf2 keeps the font file open (fontTools' lazy loading): close it."""
-        for font in self.fonts.values():
-            close = getattr(font, "close", None)
-            if close:
-                close()
+        self.font = _font()
+        title = f"{_printable(header.title_en)} - {_printable(header.unit_en)}"
+        self.doc = Document(self.font, Info(title, "Sadasya", "hi", _aware(header.generated_at)),
+                            PAGE_W, PAGE_H)
+        self._unit = self._fit(f"{_printable(header.unit_hi)} · {_printable(header.unit_en)}",
+                               140, 11, 6)
+        self._title = self._fit(
+            f"{_printable(header.title_hi)} · {_printable(header.title_en)}", 140, 9.5, 6)
 
     # -- measuring and fitting
 
     def _width_at(self, text: str, size: float) -> float:
-        """Shaped width of `text` at `size` pt (measured once at 10 pt, then scaled)."""
-        width = self._widths.get(text)
-        if width is None:
-            self.set_font(FONT, size=10)
-            self._shape(not text.isascii())
-            width = self.get_string_width(text)
-            if len(self._widths) > 50_000:  # names repeat (relatives, headings); keep it bounded
-                self._widths.clear()
-            self._widths[text] = width
-        return width * size / 10
+        """Shaped width of `text` at `size` pt, in mm."""
+        return self.font.run(text).width * size * PT
 
     def _fit(self, text: str, width: float, size: float, min_size: float,
              max_lines: int = 1) -> _Text:
@@ -333,147 +282,125 @@ class _RollPDF(FPDF):
         )
         return _Row(cells, max(cell.height for cell in cells) + 2 * PAD_Y)
 
-    def plan_booth(self, booth_no: str, lines: Iterable[RollLine]) -> None:
-        """Lay out one booth's rows into pages (the first page also has the booth heading)."""
-        first_top = HEADER_BOTTOM + BOOTH_HEADING_H + COLUMN_HEADING_H
-        top = HEADER_BOTTOM + COLUMN_HEADING_H
-        pages: list[tuple[_Row, ...]] = []
-        page: list[_Row] = []
-        y = first_top
+    def _plan(self, lines: Iterable[RollLine]) -> tuple[int, list[list[_Row]]]:
+        """One booth's rows laid out into pages (the first also has the booth heading)."""
+        pages: list[list[_Row]] = [[]]
+        y = HEADER_BOTTOM + BOOTH_HEADING_H + COLUMN_HEADING_H
         members = 0
         for line in lines:
             row = self._row(line)
             members += 1
-            if page and y + row.height > BODY_BOTTOM:
-                pages.append(tuple(page))
-                page, y = [], top
-            page.append(row)
+            if pages[-1] and y + row.height > BODY_BOTTOM:
+                pages.append([])
+                y = HEADER_BOTTOM + COLUMN_HEADING_H
+            pages[-1].append(row)
             y += row.height
-        pages.append(tuple(page))
-        self.booths.append(_BoothPlan(booth_no, members, tuple(pages)))
+        return members, pages
 
     # -- drawing
 
-    def render(self) -> bytes:
-        total = sum(len(booth.pages) for booth in self.booths)
-        if not total:  # an empty roll is still a page saying so
-            self.plan_booth("", ())
-            total = 1
-        self._total = total
-        unit = self._fit(f"{_printable(self.roll.unit_hi)} · {_printable(self.roll.unit_en)}",
-                         140, 11, 6)
-        title = self._fit(f"{_printable(self.roll.title_hi)} · {_printable(self.roll.title_en)}",
-                          140, 9.5, 6)
-        for booth in self.booths:
-            booth_label = _printable(booth.booth_no) or "—"
-            for index, rows in enumerate(booth.pages):
-                self.add_page()
-                self._page_header(unit, title, booth_label)
-                self._page_footer()
+    def add_booth(self, booth_no: str, lines: Iterable[RollLine]) -> None:
+        """Lay out and draw one booth's pages."""
+        members, pages = self._plan(lines)
+        label = _printable(booth_no) or "—"
+        booth = self._fit(f"बूथ / Booth {label}", CONTENT_W - 140, 11, 6)
+        for index, rows in enumerate(pages):
+            def draw(canvas: Canvas, index: int = index, rows: list[_Row] = rows) -> None:
+                self._page_header(canvas, booth)
                 y = HEADER_BOTTOM
                 if index == 0:
-                    self._booth_heading(booth_label, booth.members, y)
+                    self._booth_heading(canvas, label, members, y)
                     y += BOOTH_HEADING_H
-                y = self._column_headings(y)
+                y = self._column_headings(canvas, y)
                 for row in rows:
-                    self._draw_row(row, y)
+                    self._draw_row(canvas, row, y)
                     y += row.height
-                self._grid(HEADER_BOTTOM + (BOOTH_HEADING_H if index == 0 else 0), y)
-        return bytes(self.output())
+                self._grid(canvas, HEADER_BOTTOM + (BOOTH_HEADING_H if index == 0 else 0), y)
 
-    def _bold(self):
-        """Emboldened text: filled and stroked, inside q/Q so nothing leaks (see module doc)."""
-        return self.local_context(text_mode=TextMode.FILL_STROKE, line_width=0.12)
+            self.doc.add_page(draw)
 
-    def _put(self, x: float, y: float, w: float, text: _Text, align: Align | str,
-             h: float | None = None) -> None:
-        """Draw `text`'s lines, vertically centred in a box of height `h` at (x, y)."""
-        line_h = _line_h(text.size)
-        top = y + ((h - text.height) / 2 if h else 0)
-        self.set_font(FONT, size=text.size)
+    def render(self, out: BinaryIO) -> None:
+        if not self.doc.page_count:  # an empty roll is still a page saying so
+            self.add_booth("", ())
+        self.doc.output(self._page_footer, out)
+
+    def _put(self, canvas: Canvas, x: float, y: float, w: float, text: _Text, align: str,
+             h: float | None = None, bold: bool = False) -> None:
+        """Draw `text`'s lines, vertically centred in a box of height `h` at (x, y); each
+        line's baseline where fpdf2's `cell()` put it, so the layout is unchanged."""
+        size = text.size
+        line_h = _line_h(size)
+        top = y + ((h - text.height) / 2 if h else 0) + line_h / 2 + 0.3 * size * PT
         for i, line in enumerate(text.lines):
-            self._shape(not line.isascii())
-            self.set_xy(x, top + i * line_h)
-            self.cell(w=w, h=line_h, text=line, align=align)
+            run = self.font.run(line)
+            dx = 0.0
+            if align != "L":
+                dx = w - run.width * size * PT
+                dx = dx / 2 if align == "C" else dx
+            canvas.text(x + dx, top + i * line_h, size, run, bold)
 
-    def _shape(self, on: bool) -> None:
-        """HarfBuzz for Devanagari; plain ASCII (numbers, English names: no conjuncts,
-        no marks) skips it and fpdf2's bidi pass, which halves the time per row.
-
-        The setting lives in fpdf2's graphics state, which `local_context` restores on
-        exit, so it is read back every time rather than remembered here."""
-        if on != bool(self.text_shaping):
-            self.set_text_shaping(on)
-
-    def _page_header(self, unit: _Text, title: _Text, booth_label: str) -> None:
+    def _page_header(self, canvas: Canvas, booth: _Text) -> None:
         right_w = CONTENT_W - 140
-        booth = self._fit(f"बूथ / Booth {booth_label}", right_w, 11, 6)
-        with self._bold():
-            self._put(MARGIN_X, HEADER_TOP, 140, unit, Align.L, 6.5)
-            self._put(MARGIN_X + 140, HEADER_TOP, right_w, booth, Align.R, 6.5)
-        self._put(MARGIN_X, HEADER_TOP + 6.5, 140, title, Align.L, 5.5)
+        self._put(canvas, MARGIN_X, HEADER_TOP, 140, self._unit, "L", 6.5, bold=True)
+        self._put(canvas, MARGIN_X + 140, HEADER_TOP, right_w, booth, "R", 6.5, bold=True)
+        self._put(canvas, MARGIN_X, HEADER_TOP + 6.5, 140, self._title, "L", 5.5)
         cut_off = self._fit(
             f"कट-ऑफ़ तिथि / Cut-off date {self.roll.cut_off:%d/%m/%Y}", right_w, 8.5, 6
         )
-        self._put(MARGIN_X + 140, HEADER_TOP + 6.5, right_w, cut_off, Align.R, 5.5)
-        self.line(MARGIN_X, HEADER_BOTTOM - 0.5, PAGE_W - MARGIN_X, HEADER_BOTTOM - 0.5)
+        self._put(canvas, MARGIN_X + 140, HEADER_TOP + 6.5, right_w, cut_off, "R", 5.5)
+        canvas.line(MARGIN_X, HEADER_BOTTOM - 0.5, PAGE_W - MARGIN_X, HEADER_BOTTOM - 0.5)
 
-    def _page_footer(self) -> None:
-        self.line(MARGIN_X, FOOTER_TOP, PAGE_W - MARGIN_X, FOOTER_TOP)
-        page, total = self.page_no(), self._total
+    def _page_footer(self, canvas: Canvas, page: int, total: int) -> None:
+        canvas.line(MARGIN_X, FOOTER_TOP, PAGE_W - MARGIN_X, FOOTER_TOP)
         third = CONTENT_W / 3
         y = FOOTER_TOP + 0.8
         ref = self._fit(_printable(self.roll.roll_ref), third, 8, 5.5)
-        self._put(MARGIN_X, y, third, ref, Align.L, 4.5)
+        self._put(canvas, MARGIN_X, y, third, ref, "L", 4.5)
         pages = self._fit(f"पृष्ठ {page} / {total} · Page {page} of {total}", third, 8, 5.5)
-        self._put(MARGIN_X + third, y, third, pages, Align.C, 4.5)
+        self._put(canvas, MARGIN_X + third, y, third, pages, "C", 4.5)
         generated = self._fit(f"तैयार / Generated {_ist(self.roll.generated_at)} IST",
                               third, 8, 5.5)
-        self._put(MARGIN_X + 2 * third, y, third, generated, Align.R, 4.5)
+        self._put(canvas, MARGIN_X + 2 * third, y, third, generated, "R", 4.5)
         legend = self._fit(
             "लिंग: म = महिला, पु = पुरुष, अ = अन्य · Gender: म = female, पु = male, अ = other",
             CONTENT_W, 6.5, 5,
         )
-        self._put(MARGIN_X, y + 4.5, CONTENT_W, legend, Align.C, 3.5)
+        self._put(canvas, MARGIN_X, y + 4.5, CONTENT_W, legend, "C", 3.5)
 
-    def _booth_heading(self, booth_label: str, members: int, y: float) -> None:
-        heading = self._fit(f"बूथ क्रमांक {booth_label} · Booth no. {booth_label}", 130, 13, 7)
-        with self._bold():
-            self._put(MARGIN_X, y, 130, heading, Align.L, BOOTH_HEADING_H)
+    def _booth_heading(self, canvas: Canvas, label: str, members: int, y: float) -> None:
+        heading = self._fit(f"बूथ क्रमांक {label} · Booth no. {label}", 130, 13, 7)
+        self._put(canvas, MARGIN_X, y, 130, heading, "L", BOOTH_HEADING_H, bold=True)
         count = self._fit(f"सदस्य / Members: {_indian(members)}", CONTENT_W - 130, 9, 6)
-        self._put(MARGIN_X + 130, y, CONTENT_W - 130, count, Align.R, BOOTH_HEADING_H)
+        self._put(canvas, MARGIN_X + 130, y, CONTENT_W - 130, count, "R", BOOTH_HEADING_H)
 
-    def _column_headings(self, y: float) -> float:
-        self.set_fill_color(225, 225, 225)
-        self.rect(MARGIN_X, y, CONTENT_W, COLUMN_HEADING_H, style="F")
+    def _column_headings(self, canvas: Canvas, y: float) -> float:
+        canvas.rect(MARGIN_X, y, CONTENT_W, COLUMN_HEADING_H, gray=225 / 255)
         x = MARGIN_X
         half = COLUMN_HEADING_H / 2
-        with self._bold():
-            for column in COLUMNS:
-                inner = column.width - 2 * PAD
-                hi = self._fit(column.hi, inner, HEADING_SIZE, 5)
-                en = self._fit(column.en, inner, HEADING_SIZE, 5)
-                self._put(x + PAD, y + 0.6, inner, hi, column.align, half - 0.6)
-                self._put(x + PAD, y + half, inner, en, column.align, half - 0.6)
-                x += column.width
+        for column in COLUMNS:
+            inner = column.width - 2 * PAD
+            hi = self._fit(column.hi, inner, HEADING_SIZE, 5)
+            en = self._fit(column.en, inner, HEADING_SIZE, 5)
+            self._put(canvas, x + PAD, y + 0.6, inner, hi, column.align, half - 0.6, bold=True)
+            self._put(canvas, x + PAD, y + half, inner, en, column.align, half - 0.6, bold=True)
+            x += column.width
         return y + COLUMN_HEADING_H
 
-    def _draw_row(self, row: _Row, y: float) -> None:
+    def _draw_row(self, canvas: Canvas, row: _Row, y: float) -> None:
         x = MARGIN_X
         for column, text in zip(COLUMNS, row.cells, strict=True):
-            self._put(x + PAD, y + PAD_Y, column.width - 2 * PAD, text, column.align,
+            self._put(canvas, x + PAD, y + PAD_Y, column.width - 2 * PAD, text, column.align,
                       row.height - 2 * PAD_Y)
             x += column.width
-        self.line(MARGIN_X, y + row.height, PAGE_W - MARGIN_X, y + row.height)
+        canvas.line(MARGIN_X, y + row.height, PAGE_W - MARGIN_X, y + row.height)
 
-    def _grid(self, top: float, bottom: float) -> None:
+    def _grid(self, canvas: Canvas, top: float, bottom: float) -> None:
         """The table's frame and column rules, from its headings to its last row."""
-        self.rect(MARGIN_X, top, CONTENT_W, bottom - top)
+        canvas.rect(MARGIN_X, top, CONTENT_W, bottom - top)
         x = MARGIN_X
         for column in COLUMNS[:-1]:
             x += column.width
-            self.line(x, top, x, bottom)
-
+            canvas.line(x, top, x, bottom)
 
 # ---------------------------------------------------------------- the interface
 
@@ -505,9 +432,11 @@ def render_booth_pdf(header: RollHeader, booth_no: str, lines: Iterable[RollLine
                 raise ValueError(f"a line of booth {line.booth_no!r} in booth {booth_no!r}")
             yield line
 
-    with _RollPDF(header) as pdf:
-        pdf.plan_booth(booth_no, checked())
-        return pdf.render()
+    roll = _Roll(header)
+    roll.add_booth(booth_no, checked())
+    out = io.BytesIO()
+    roll.render(out)
+    return out.getvalue()
 
 
 def write_roll_pdf(header: RollHeader, lines: Iterable[RollLine], out: BinaryIO, *,
@@ -528,10 +457,10 @@ def write_roll_pdf(header: RollHeader, lines: Iterable[RollLine], out: BinaryIO,
                                  "print booth by booth (write_roll_pdf_zip)")
             yield line
 
-    with _RollPDF(header) as pdf:
-        for booth_no, group in _booths(counted()):
-            pdf.plan_booth(booth_no, group)
-        out.write(pdf.render())
+    roll = _Roll(header)
+    for booth_no, group in _booths(counted()):
+        roll.add_booth(booth_no, group)
+    roll.render(out)
     return written
 
 
