@@ -6,9 +6,9 @@ the roll reference, when it was generated in IST, the gender legend) and the
 table's column headings; each booth starts on a new page with a booth heading.
 
 Hindi needs HarfBuzz shaping for its conjuncts, its reph and the vowel sign ि drawn
-before its consonant cluster. The pages are drawn by `shaped_pdf`, which shapes each
-distinct string once (uharfbuzz) and places the shaped pieces: about 25 times the
-speed of fpdf2's `cell()`, which shaped every call anew (benchmarks/roll_pdf.py,
+before its consonant cluster. `shaped_font` shapes each distinct word once (uharfbuzz)
+and `shaped_pdf` places the shaped pieces on the page: about 15 times the speed of
+fpdf2's `cell()`, which shaped and laid out every call anew (benchmarks/roll_pdf.py,
 docs/roll-pdf.md). One font covers Devanagari and Latin: Noto Sans Devanagari 2.007
 (OFL-1.1, licence in static/fonts/OFL.txt), the variable TTF of the
 `fontpkg-noto-sans-devanagari` 2.7 wheel, drawn at its default instance (weight 400,
@@ -35,7 +35,8 @@ from functools import cache
 from pathlib import Path
 from typing import BinaryIO
 
-from backoffice.services.shaped_pdf import Canvas, Document, Info, ShapedFont
+from backoffice.services.shaped_font import ShapedFont
+from backoffice.services.shaped_pdf import Canvas, Document, Info
 
 FONT_DIR = Path(__file__).resolve().parent.parent / "static" / "fonts"
 FONT_PATH = FONT_DIR / "NotoSansDevanagari[wdth,wght].ttf"
