@@ -26,12 +26,12 @@ from __future__ import annotations
 
 import io
 import re
+import threading
 import unicodedata
 import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
-from functools import cache
 from pathlib import Path
 from typing import BinaryIO
 
@@ -118,10 +118,16 @@ assert abs(sum(c.width for c in COLUMNS) - CONTENT_W) < 1e-6  # noqa: S101 - lay
 # ---------------------------------------------------------------- text safety
 
 
-@cache
+_per_thread = threading.local()
+
+
 def _font() -> ShapedFont:
-    """The roll's font, loaded once per process (its shaped strings are cached in it)."""
-    return ShapedFont(FONT_PATH)
+    """The roll's font, loaded once per thread: its cache of shaped words and its
+    numbering of CIDs change as documents are drawn, so threads never share one."""
+    font = getattr(_per_thread, "font", None)
+    if font is None:
+        font = _per_thread.font = ShapedFont(FONT_PATH)
+    return font
 
 
 def _printable(value: object) -> str:

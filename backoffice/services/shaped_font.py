@@ -27,7 +27,11 @@ import uharfbuzz as hb
 from fontTools.ttLib import TTFont
 
 RUN_CACHE_SIZE = 20_000  # distinct strings (and words) kept shaped; names repeat
-CID_LIMIT = 60_000  # CIDs are two bytes; renumbered between documents once past this
+# CIDs are two bytes. They are renumbered between documents once past CID_LIMIT, which
+# leaves one document room for 35,000 new glyph-and-text pairs (a district's roll makes
+# a few thousand in all: the font has 1,117 glyphs and the clusters they carry repeat).
+CID_LIMIT = 30_000
+CID_MAX = 0xFFFF
 _DIGIT = re.compile(r"(\d)")
 KEPT_TABLES = ("head", "hhea", "maxp", "hmtx", "cvt ", "fpgm", "prep")
 
@@ -213,7 +217,10 @@ class ShapedFont:
         key = (gid, carried)
         cid = self._cid_of.get(key)
         if cid is None:
-            cid = self._cid_of[key] = len(self.cid_gid)
+            cid = len(self.cid_gid)
+            if cid > CID_MAX:
+                raise ValueError("more distinct letters and clusters than one PDF font holds")
+            self._cid_of[key] = cid
             self.cid_gid.append(gid)
             self.cid_text.append(carried)
         return cid

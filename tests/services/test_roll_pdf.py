@@ -8,6 +8,7 @@ import io
 import re
 import shutil
 import subprocess
+import threading
 import zipfile
 import zlib
 from collections import Counter
@@ -17,6 +18,7 @@ import pytest
 import uharfbuzz as hb
 from fontTools.ttLib import TTFont
 
+from backoffice.services import shaped_font
 from backoffice.services.roll_pdf import (
     COLUMNS,
     FONT_PATH,
@@ -190,6 +192,24 @@ def test_each_distinct_string_is_shaped_once(monkeypatch):
     write_roll_pdf(HEADER, lines, io.BytesIO())
     write_roll_pdf_zip(HEADER, lines, io.BytesIO())
     assert shaped and max(shaped.values()) == 1, shaped.most_common(3)
+
+
+def test_character_ids_renumbered_between_documents_read_back(monkeypatch, tmp_path):
+    """A long-lived worker renumbers its CIDs once it has used many; every PDF still
+    reads back, and one drawn in another thread (with its own numbering) too."""
+    monkeypatch.setattr(shaped_font, "CID_LIMIT", 10)
+    first, second = io.BytesIO(), io.BytesIO()
+    write_roll_pdf(HEADER, roll(), first)
+    write_roll_pdf(HEADER, roll()[::-1][:3][::-1], second)  # booth 13 alone, renumbered
+    threaded = []
+    worker = threading.Thread(target=lambda: threaded.append(
+        render_booth_pdf(HEADER, "13", [entry for entry in roll() if entry.booth_no == "13"])))
+    worker.start()
+    worker.join()
+    for pdf in (first.getvalue(), second.getvalue(), threaded[0]):
+        text = squeeze("".join(pdf_pages(pdf, tmp_path)))
+        assert squeeze("क्षितिज श्रीवास्तव") in text and squeeze("कृष्णा द्विवेदी") in text
+        assert squeeze("पिता: ज्योत्स्ना") in text and "AnjaliSahu" in text
 
 
 def test_each_booth_starts_a_new_page_with_its_heading(roll_pdf, tmp_path):
