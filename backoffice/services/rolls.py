@@ -30,6 +30,8 @@ IST = timedelta(hours=5, minutes=30)
 BATCH = 5000
 NO_BOOTH = "—"
 _LAST = 10 ** 6  # booths without a number go last
+# The dates a roll may carry: a typed 9999-12-31 would overflow the cut-off's arithmetic.
+EARLIEST, AHEAD = date(2000, 1, 1), timedelta(days=366)
 
 
 def cut_off_end(cut_off: date) -> datetime:
@@ -76,6 +78,9 @@ def _expect(roll: Roll, *states: str) -> None:
 def create(actor, unit: Unit, cut_off: date, title: str) -> Roll:
     if not unit_in_scope(actor, ROLL_MANAGE, unit):
         raise NotFound(_l("No such unit in your scope."))
+    if not EARLIEST <= cut_off <= date.today() + AHEAD:
+        raise ValidationError(_l("Choose a cut-off date from 2000 to a year from today."),
+                              field="cut_off")
     title = " ".join((title or "").split())
     if not title or len(title) > 150:
         raise ValidationError(_l("Give the roll a title (at most 150 characters)."),
@@ -136,6 +141,9 @@ def publish(actor, roll_id: int, claims_until: date, *, today: date | None = Non
     _expect(roll, "frozen")
     if claims_until < (today or date.today()):
         raise ValidationError(_l("The last day for claims cannot be in the past."),
+                              field="claims_until")
+    if claims_until > (today or date.today()) + AHEAD:
+        raise ValidationError(_l("The last day for claims must be within a year from today."),
                               field="claims_until")
     roll.status, roll.published_at, roll.claims_until = "preliminary", utcnow(), claims_until
     audit.record("roll.publish", entity_type="roll", entity_id=roll.id, unit_id=roll.unit_id,

@@ -441,3 +441,27 @@ def test_a_code_already_in_use_gets_a_message_not_a_500(app, browser, staff, uni
             "level": "block", "parent_id": units["DIST-BILASPUR"].id})
         assert response.status_code == 200, url
         assert "already" in response.get_data(as_text=True), url
+
+
+def test_a_roll_date_far_off_is_refused_with_a_message(app, browser, staff, units):
+    """A cut-off of 9999-12-31 was saved, and then every freeze of that roll was a 500."""
+    with app.test_request_context():
+        factories.approved(units["BLK-BILHA"])
+    b = browser(staff["state"])
+    token = b.csrf_token("/admin/rolls/new/")
+    for cut_off in ("9999-12-31", "0001-01-01"):
+        page = b.client.post("/admin/rolls/new/", data={
+            "csrf_token": token, "unit_id": units["DIST-BILASPUR"].id, "title": "Far",
+            "cut_off": cut_off}, follow_redirects=True).get_data(as_text=True)
+        assert "Choose a cut-off date" in page, cut_off
+    assert db.session.scalar(select(Roll).where(Roll.title == "Far")) is None
+    with app.test_request_context():
+        roll = roll_service.create(staff["state"], units["DIST-BILASPUR"], date(2026, 11, 15),
+                                   "Near")
+        roll_service.freeze(staff["state"], roll.id)
+        db.session.commit()
+    response = b.client.post(f"/admin/rolls/step/?id={roll.id}", data={
+        "csrf_token": token, "action": "publish", "claims_until": "9999-12-31"},
+        follow_redirects=True)
+    assert "within a year" in response.get_data(as_text=True)
+    assert db.session.get(Roll, roll.id).status == "frozen"
