@@ -7,6 +7,7 @@ fail there as a 500, on one database and not the other. Werkzeug passes bytes
 that are not UTF-8 on as the literal text "%FF" (U+FFFD in a multipart form),
 to be stored as if typed; they are refused too. Such a request gets 400 and a
 page in the user's language; a browser never sends one from what a person typed.
+The facts behind each rule: docs/crafted-input.md.
 """
 
 from __future__ import annotations
