@@ -11,8 +11,7 @@ no event records, and every member whose events outlive their row.
 The digest is computed at commit from the row as the database holds it, on
 every write path (ORM, bulk statements, imports), so it cannot disagree with
 what was written. Columns left empty do not enter it: adding a nullable column
-changes no digest. ``updated_at`` is left out: the app stamps it on writes that
-need no event.
+changes no digest.
 """
 
 from __future__ import annotations
@@ -21,13 +20,14 @@ import hashlib
 import hmac
 import itertools
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, scoped_session
 
 from backoffice.audit.events import _key, canonical
 from backoffice.models import AuditEvent, Member
@@ -36,25 +36,39 @@ STATE = "state"  # the key in an event's details
 ABSENT = "absent"  # the row was deleted in that transaction
 BASELINE = "member.state_baseline"
 BATCH = 5000
-_LEFT_OUT = {"id", "updated_at"}
-COLUMNS = tuple(c for c in Member.__table__.columns if c.name not in _LEFT_OUT)
+# updated_at is stamped on writes that need no event; photo_phash (where present) is
+# derived from the photo, which photo_sha256 already stands for, and may be filled later.
+_LEFT_OUT = {"id", "updated_at", "photo_phash"}
+# Sorted by name, so a row's values build a dict already in canonical (sorted-key) order.
+COLUMNS = tuple(sorted((c for c in Member.__table__.columns if c.name not in _LEFT_OUT),
+                       key=lambda c: c.name))
 _IN_CHUNK = 1000
+_NAMES = tuple(c.name for c in COLUMNS)
+_BLOCK = 1 + _NAMES.index("block_id")
+_STATE_IN_DETAILS = re.compile(r'"state":"([0-9a-f]{32}|absent)"')
 
 
-def _plain(value):
-    if isinstance(value, datetime):
-        return value.isoformat(sep=" ", timespec="microseconds")
-    if isinstance(value, date):
-        return value.isoformat()
-    return value
+def _keyed():
+    return hmac.new(_key(), b"member-state:", hashlib.sha256)
 
 
-def digest(row) -> str:
-    """A keyed digest of a member row's audited values (a Row or mapping with them)."""
-    mapping = row._mapping if hasattr(row, "_mapping") else row
-    values = {c.name: _plain(mapping[c.name]) for c in COLUMNS if mapping[c.name] is not None}
-    body = canonical(values).encode()
-    return hmac.new(_key(), b"member-state:" + body, hashlib.sha256).hexdigest()[:32]
+def digest(row, keyed=None) -> str:
+    """A keyed digest of a member row's audited values: a row of (id, *COLUMNS), as
+    selected by this module. Same text as canonical() of the non-empty values."""
+    values = {}
+    for name, value in zip(_NAMES, row[1:], strict=True):
+        if value is None:
+            continue
+        kind = type(value)
+        if kind is datetime:
+            value = value.isoformat(sep=" ", timespec="microseconds")
+        elif kind is date:
+            value = value.isoformat()
+        values[name] = value
+    mac = (keyed or _keyed()).copy()
+    mac.update(json.dumps(values, separators=(",", ":"), ensure_ascii=False,
+                          default=str).encode())
+    return mac.hexdigest()[:32]
 
 
 def _changes_row(event: dict) -> bool:
@@ -71,8 +85,8 @@ def attach(connection: Connection, events: list[dict]) -> None:
     states = {}
     for start in range(0, len(ids), _IN_CHUNK):
         chunk = ids[start:start + _IN_CHUNK]
-        for row in connection.execute(select(Member.id, *COLUMNS).where(Member.id.in_(chunk))):
-            states[row.id] = digest(row)
+        for row in connection.execute(_select().where(Member.id.in_(chunk))):
+            states[row[0]] = digest(row)
     for event in events:
         if _changes_row(event):
             details = json.loads(event["details"])
@@ -94,6 +108,16 @@ class _Last:
     action: str | None
 
 
+def _select():
+    return select(Member.id, *COLUMNS)
+
+
+def _stream(session: Session, query):
+    """Rows through the Core connection (no ORM row processing), fetched in batches
+    (a server-side cursor on PostgreSQL)."""
+    return session.connection().execute(query.execution_options(yield_per=BATCH))
+
+
 def _last_states(session: Session, lo: int | None, hi: int | None) -> Iterator[_Last]:
     query = (select(AuditEvent.entity_id, AuditEvent.seq, AuditEvent.action,
                     AuditEvent.details)
@@ -101,29 +125,29 @@ def _last_states(session: Session, lo: int | None, hi: int | None) -> Iterator[_
              .order_by(AuditEvent.entity_id, AuditEvent.seq))
     if lo is not None:
         query = query.where(AuditEvent.entity_id >= lo, AuditEvent.entity_id <= hi)
-    result = session.execute(query.execution_options(yield_per=BATCH))
+    result = _stream(session, query)
     try:
-        for member_id, events in itertools.groupby(result, key=lambda e: e.entity_id):
+        for member_id, events in itertools.groupby(result, key=lambda e: e[0]):
             last = _Last(member_id, None, None, None)
-            for event in events:
-                if f'"{STATE}":' in event.details:  # parse only the one that counts
-                    last.seq, last.action, last.state = event.seq, event.action, event.details
-            if last.state is not None:
-                state = json.loads(last.state).get(STATE)
-                last.state = state if isinstance(state, str) else None
+            for _id, seq, action, details in events:
+                # Details are canonical JSON written by attach(): a top-level "state" key
+                # with a hex digest; a user's text would have its quotes escaped.
+                found = _STATE_IN_DETAILS.search(details)
+                if found:
+                    last.seq, last.action, last.state = seq, action, found.group(1)
             yield last
     finally:
         result.close()
 
 
 def _rows(session: Session, lo: int | None, hi: int | None):
-    query = select(Member.id, *COLUMNS).order_by(Member.id)
+    query = _select().order_by(Member.id)
     if lo is not None:
         query = query.where(Member.id >= lo, Member.id <= hi)
-    return session.execute(query.execution_options(yield_per=BATCH))
+    return _stream(session, query)
 
 
-def _judge(row, last: _Last | None) -> str | None:
+def _judge(row, last: _Last | None, keyed) -> str | None:
     if last is None:
         return "no event records this member"
     if row is None:
@@ -134,7 +158,7 @@ def _judge(row, last: _Last | None) -> str | None:
         return "its events predate recorded states (run `backoffice audit baseline-state` once)"
     if last.state == ABSENT:
         return f"its row exists, but event {last.seq} ({last.action}) records it deleted"
-    if digest(row) != last.state:
+    if digest(row, keyed) != last.state:
         return f"its values differ from its last recorded state (event {last.seq}, {last.action})"
     return None
 
@@ -147,14 +171,14 @@ def walk(session: Session, lo: int | None = None, hi: int | None = None
     try:
         row, last = next(rows, None), next(lasts, None)
         while row is not None or last is not None:
-            if last is None or (row is not None and row.id < last.member_id):
-                yield row.id, row, None
+            if last is None or (row is not None and row[0] < last.member_id):
+                yield row[0], row, None
                 row = next(rows, None)
-            elif row is None or last.member_id < row.id:
+            elif row is None or last.member_id < row[0]:
                 yield last.member_id, None, last
                 last = next(lasts, None)
             else:
-                yield row.id, row, last
+                yield row[0], row, last
                 row, last = next(rows, None), next(lasts, None)
     finally:
         rows.close()
@@ -164,6 +188,7 @@ def walk(session: Session, lo: int | None = None, hi: int | None = None
 def _consistent_snapshot(session: Session) -> None:
     """On PostgreSQL, one REPEATABLE READ snapshot for both streams, when the session
     has not started its transaction yet (a command line run)."""
+    session = session() if isinstance(session, scoped_session) else session
     bind = session.get_bind()
     if isinstance(bind, Engine) and bind.dialect.name == "postgresql" \
             and not session.in_transaction():
@@ -176,9 +201,10 @@ def verify_state(session: Session, counts: dict | None = None) -> Iterator[Findi
     _consistent_snapshot(session)
     counts = counts if counts is not None else {}
     counts.setdefault("members", 0)
+    keyed = _keyed()
     for member_id, row, last in walk(session):
         counts["members"] += row is not None
-        problem = _judge(row, last)
+        problem = _judge(row, last, keyed)
         if problem:
             yield Finding(member_id, problem)
 
@@ -186,6 +212,6 @@ def verify_state(session: Session, counts: dict | None = None) -> Iterator[Findi
 def unattested(session: Session, lo: int, hi: int) -> list[tuple[int, int, bool]]:
     """Members with ids in [lo, hi] whose row has no recorded state yet:
     (id, block, whether older events exist). For ``baseline-state``, window by window."""
-    return [(member_id, row.block_id, last is not None)
+    return [(member_id, row[_BLOCK], last is not None)
             for member_id, row, last in walk(session, lo, hi)
             if row is not None and (last is None or last.state is None)]

@@ -151,3 +151,10 @@ def test_the_command_names_each_row_and_fails(app, units, staff):
     result = app.test_cli_runner().invoke(args=["audit", "verify", "--state"])
     assert result.exit_code == 1
     assert f"member {ids[1]}:" in result.output and f"member {ids[0]}:" not in result.output
+
+
+def test_the_command_reads_one_snapshot_outside_any_transaction(make_app):
+    """As an operator runs it: its own session, on PostgreSQL one REPEATABLE READ snapshot."""
+    result = make_app().test_cli_runner().invoke(args=["audit", "verify", "--state"])
+    assert result.exit_code in (0, 1) and "rows" in result.output, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
