@@ -289,3 +289,12 @@ def test_an_unapproved_paper_member_stays_off_the_roll(ctx, app, units, staff, b
     on = approved(units["BLK-BILHA"], channel="paper", verified_at=None)
     assert rolls.freeze(staff["ro"], bilha_roll.id) == 1
     assert [e.member_id for e in entries(bilha_roll)] == [on.id]
+
+
+def test_the_csv_record_count_holds_whatever_the_chunks():
+    data = '"12","1","Two\nLines","He said ""hi""\r\n"\n"12","2","","x"\n'.encode()
+    for cut in range(len(data) + 1):
+        counter = roll_exports._RowCounter()
+        counter.feed(data[:cut])
+        counter.feed(data[cut:])
+        assert counter.rows == 2, cut
