@@ -135,7 +135,7 @@ def _printable(value: object) -> str:
     control characters dropped, characters outside the font shown as "?"."""
     text = " ".join(unicodedata.normalize("NFC", str(value)).split())
     cmap = _font().cmap
-    if all(ord(char) in cmap for char in text):
+    if cmap.issuperset(map(ord, text)):
         return text
     out = []
     for char in text:

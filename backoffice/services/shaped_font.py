@@ -20,7 +20,7 @@ import sys
 from array import array
 from collections.abc import Iterable
 from dataclasses import dataclass
-from itertools import accumulate
+from itertools import accumulate, chain
 from pathlib import Path
 
 import uharfbuzz as hb
@@ -63,6 +63,14 @@ def _join(left: str, right: str) -> str:
     if left[-1] == ">" and right[0] == "<":
         return left[:-1] + right[1:]
     return f"{left} {right}"
+
+
+def _concat(pieces: list[_Piece]) -> _Piece:
+    body = ""
+    for piece in pieces:
+        body = _join(body, piece.body)
+    return _Piece(body, sum(piece.width for piece in pieces),
+                  tuple(chain.from_iterable(piece.cids for piece in pieces)))
 
 
 class ShapedFont:
@@ -112,18 +120,13 @@ class ShapedFont:
         if run is None:
             if len(self._runs) >= RUN_CACHE_SIZE:
                 self._runs.clear()
-            body, width, cids = "", 0, []
-            for i, word in enumerate(text.split(" ")):
-                if i:
-                    body = _join(body, self._space.body)
-                    width += self._space.width
-                    cids.append(self._space.cids[0])
-                piece = self._word(word)
-                body = _join(body, piece.body)
-                width += piece.width
-                cids.extend(piece.cids)
-            ops = f"[{body}]TJ".replace("[]TJ", "").strip()
-            run = self._runs[text] = Run(ops.encode("ascii"), width / self.upem, tuple(cids))
+            pieces = []
+            for word in text.split(" "):
+                pieces += (self._space, self._word(word))
+            piece = _concat(pieces[1:])
+            ops = f"[{piece.body}]TJ" if piece.body else ""
+            run = self._runs[text] = Run(ops.encode("ascii"), piece.width / self.upem,
+                                         piece.cids)
         return run
 
     def start_document(self) -> None:
@@ -138,18 +141,13 @@ class ShapedFont:
     def _word(self, word: str) -> _Piece:
         piece = self._words.get(word)
         if piece is None:
+            if self._digits_apart and word.isascii() and len(word) > 2 and _DIGIT.search(word):
+                # A membership number: its letters, then its digits, each shaped once. Not
+                # kept: every number is new, and would push the names' words out.
+                return _concat([self._word(part) for part in _DIGIT.split(word) if part])
             if len(self._words) >= RUN_CACHE_SIZE:
                 self._words.clear()
-            if self._digits_apart and word.isascii() and len(word) > 2 and _DIGIT.search(word):
-                piece = _Piece("", 0, ())  # a membership number: letters, then its digits
-                for part in _DIGIT.split(word):
-                    if part:
-                        shaped = self._word(part)
-                        piece = _Piece(_join(piece.body, shaped.body),
-                                       piece.width + shaped.width, piece.cids + shaped.cids)
-            else:
-                piece = self._shape(word)
-            self._words[word] = piece
+            piece = self._words[word] = self._shape(word)
         return piece
 
     def _digits_stand_apart(self) -> bool:
@@ -161,12 +159,8 @@ class ShapedFont:
             alone = self._shape(digit)
             for other in neighbours:
                 beside = self._shape(other)
-                if (self._shape(digit + other) != _Piece(_join(alone.body, beside.body),
-                                                         alone.width + beside.width,
-                                                         alone.cids + beside.cids)
-                        or self._shape(other + digit) != _Piece(
-                            _join(beside.body, alone.body), alone.width + beside.width,
-                            beside.cids + alone.cids)):
+                if (self._shape(digit + other) != _concat([alone, beside])
+                        or self._shape(other + digit) != _concat([beside, alone])):
                     return False
         return True
 
