@@ -13,3 +13,7 @@ class OptionFilter(FilterEqual):
 
     def validate(self, value) -> bool:
         return any(str(option) == value for option, _label in self.get_options(None) or ())
+
+    def clean(self, value):
+        """The value as the column holds it: PostgreSQL compares no integer with text."""
+        return self.column.type.python_type(value)

@@ -294,10 +294,12 @@ def _probe_lists(probe: Probe, seen_args):
                 probe.send("GET", f"{url}?{encode([(name, quote(value, safe=''))])}",
                            label=f"{name}={value}")
         groups = re.search(r'<div id="filter-groups-data"[^>]*>(.*?)</div>', page, re.S)
-        indexes = [flt["index"] for group in json.loads(html.unescape(groups.group(1))).values()
+        offered = [(flt["index"], flt["options"]) for group in
+                   json.loads(html.unescape(groups.group(1))).values()
                    for flt in group] if groups else []
-        for index in indexes:
-            for value in FILTER_GARBAGE:
+        for index, options in offered:
+            # ... and the first value it offers: a type error on PostgreSQL, too
+            for value in [*FILTER_GARBAGE, *(str(option) for option, _ in (options or [])[:1])]:
                 probe.send("GET", f"{url}?{encode([(f'flt0_{index}', quote(value, safe=''))])}",
                            label=f"filter {index}={value}")
 
