@@ -20,6 +20,7 @@ from backoffice import (
     i18n,
     inputs,
     join,
+    logs,
     ratelimits,
     sms,
     uploads,
@@ -37,6 +38,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     instance_path = (test_config or {}).get("INSTANCE_PATH")
     app = Flask(__name__, instance_relative_config=True, instance_path=instance_path)
     load_config(app, test_config)
+    logs.init_app(app)
     if app.config["PROXY_COUNT"]:  # behind N reverse proxies: trust their X-Forwarded-*
         count = app.config["PROXY_COUNT"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count,

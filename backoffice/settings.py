@@ -34,6 +34,10 @@ def _derive(app: Flask) -> None:
     if not url:
         url = "sqlite:///" + os.path.join(app.instance_path, "backoffice.sqlite3")
     config["SQLALCHEMY_DATABASE_URI"] = url
+    # Bound values (phones, names, voter IDs) never appear in SQLAlchemy's messages,
+    # its exceptions included, whatever options a deployment sets (docs/logging.md).
+    config["SQLALCHEMY_ENGINE_OPTIONS"] = {**config.get("SQLALCHEMY_ENGINE_OPTIONS", {}),
+                                           "hide_parameters": True}
     if config.get("RATELIMIT_STORAGE_URL"):
         config["RATELIMIT_STORAGE_URI"] = config["RATELIMIT_STORAGE_URL"]
     if config.get("SESSION_COOKIE_SECURE") is None:

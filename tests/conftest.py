@@ -23,6 +23,8 @@ from backoffice.extensions import db
 from backoffice.services import units as unit_service
 from tests import factories
 
+pytest_plugins = ["tests.log_guard"]  # no personal data in any log record of the run
+
 POSTGRES_URL = os.environ.get("BACKOFFICE_TEST_DATABASE_URL")
 CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|'
                      r'name="csrf_token" value="([^"]+)"')
