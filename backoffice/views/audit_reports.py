@@ -14,7 +14,7 @@ from backoffice.models import utcnow
 from backoffice.services import audit_reports as reports
 from backoffice.services.membership_numbers import format_membership_no
 from backoffice.services.privacy import mask_phone
-from backoffice.views.base import SecureView
+from backoffice.views.base import SecureView, id_or_404
 
 
 def _window() -> reports.Window:
@@ -55,7 +55,7 @@ class AuditReportsView(SecureView):
         enroller = request.args.get("enroller", "")
         members = reports.members_for(
             current_user, window,
-            enroller_id=int(enroller) if enroller.isdigit() else None,
+            enroller_id=id_or_404(enroller) if enroller else None,
             mobile=request.args.get("mobile") or None,
             photo=request.args.get("photo") or None)
         return self.render("admin/audit_report_members.html", members=members,

@@ -20,7 +20,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from jinja2 import pass_context
 from markupsafe import Markup, escape
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import BigInteger, ColumnElement, func, select
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Query, load_only
@@ -69,10 +69,45 @@ def save_through(write):
     return result
 
 
-def parse_id(value) -> int | None:
-    """A record id typed into a URL, or None for anything else (?id=1,2, -1, 10**30)."""
+#: the largest keys PostgreSQL's integer and bigint columns hold; a larger number
+#: in a query is an error there ("out of range"), not a row not found
+INT_MAX, BIGINT_MAX = 2**31 - 1, 2**63 - 1
+
+
+def parse_id(value, maximum: int = INT_MAX) -> int | None:
+    """A record id from a URL or a form: ASCII digits for 1 to ``maximum``, or None for
+    anything else (abc, 1.5, 1e3, 1,2, -1, 0, +1, " 1", 1_0, ١٢, 10**30), which
+    int() would take or the database would refuse with an error."""
     text = str(value)
-    return int(text) if text.isascii() and text.isdigit() and len(text) <= 18 else None
+    if not (text.isascii() and text.isdigit()) or len(text) > len(str(maximum)):
+        return None
+    key = int(text)
+    return key if 0 < key <= maximum else None
+
+
+def id_or_404(value, maximum: int = INT_MAX) -> int:
+    """parse_id for a route or an action: what is not an id is a record not found."""
+    key = parse_id(value, maximum)
+    if key is None:
+        abort(404)
+    return key
+
+
+def ids_or_404(values) -> list[int]:
+    return [id_or_404(value) for value in values]
+
+
+def form_id(value) -> int:
+    """parse_id as a select field's coerce: a posted value that is not an id is the
+    field's "could not coerce" error, never a query."""
+    key = parse_id(value)
+    if key is None:
+        raise ValueError(value)
+    return key
+
+
+def optional_form_id(value) -> int | None:
+    return None if value in (None, "", "None") else form_id(value)
 
 
 class BoundedCountQuery(Query):
@@ -314,7 +349,13 @@ class ScopedModelView(SecureMixin, ModelView):
                 None)
         return value if formatter is None else formatter(self, value, column)
 
+    def handle_action(self, return_view=None):
+        """Every action gets ids that parse_id takes: a list with anything else in it
+        (rowid=abc, 1e3, a 20-digit number) is answered 404 before any handler runs."""
+        ids_or_404(request.form.getlist("rowid"))
+        return super().handle_action(return_view)
+
     def get_one(self, id):
         """The row only if it is in scope; a bad or foreign id looks missing."""
-        key = parse_id(id)
+        key = parse_id(id, BIGINT_MAX if isinstance(self.key.type, BigInteger) else INT_MAX)
         return None if key is None else self.get_query().filter(self.key == key).one_or_none()

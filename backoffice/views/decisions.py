@@ -23,7 +23,7 @@ from backoffice.extensions import db
 from backoffice.models import Member
 from backoffice.services import workflow
 from backoffice.services.errors import ServiceError
-from backoffice.views.base import AdminForm
+from backoffice.views.base import AdminForm, ids_or_404
 
 ACTION_LABELS = {
     "verify_phone": _l("Mark phone verified"),
@@ -96,7 +96,9 @@ class DecisionsMixin:
                 current_user, workflow.TRANSITIONS[name].permission):
             flash(_("This action is not allowed here."), "error")
             return redirect(url_for(".index_view"))
-        ids = [int(i) for i in (form.ids.data or "").split(",") if i.strip().isdigit()][:500]
+        # one past the limit, so that too many is refused with its reason, not cut short
+        ids = (ids_or_404(form.ids.data.split(",")) if form.ids.data else [])[
+            :workflow.MAX_BATCH + 1]
         if request.method == "POST" and form.validate():
             try:
                 outcome = workflow.apply(current_user, name, ids, form.reason.data)

@@ -18,11 +18,7 @@ from backoffice.auth.scoping import has_permission, scoped_units
 from backoffice.extensions import db
 from backoffice.services import members as member_service
 from backoffice.services.errors import ServiceError, ValidationError
-from backoffice.views.base import AdminForm, choices
-
-
-def _coerce_optional_int(value):
-    return int(value) if value not in (None, "", "None") else None
+from backoffice.views.base import AdminForm, choices, optional_form_id
 
 
 def relation_field() -> SelectField:
@@ -48,8 +44,8 @@ class MemberForm(AdminForm):
     epic = StringField(_l("Voter ID (EPIC)"), validators=[Optional(), Length(max=14)],
                        render_kw={"autocapitalize": "characters"})
     address = TextAreaField(_l("Address"), validators=[Length(max=500)], render_kw={"rows": 2})
-    block_id = SelectField(_l("Block"), coerce=_coerce_optional_int)
-    zone_id = SelectField(_l("Zone"), coerce=_coerce_optional_int, validate_choice=False)
+    block_id = SelectField(_l("Block"), coerce=optional_form_id)
+    zone_id = SelectField(_l("Zone"), coerce=optional_form_id, validate_choice=False)
     booth_no = StringField(_l("Booth"), validators=[Optional(), Length(max=12)],
                            render_kw={"inputmode": "numeric"})
     fee_receipt_no = StringField(_l("Fee receipt"), validators=[Optional(), Length(max=40)])

@@ -20,7 +20,7 @@ from backoffice.extensions import db
 from backoffice.models import RoleAssignment, StaffUser, Unit
 from backoffice.services import staff as staff_service
 from backoffice.services.errors import ServiceError
-from backoffice.views.base import AdminForm, ScopedModelView, choices, save_through
+from backoffice.views.base import AdminForm, ScopedModelView, choices, form_id, save_through
 from backoffice.views.formatting import unit_column
 
 
@@ -51,9 +51,9 @@ def _role_choices():
 
 
 class RoleForm(AdminForm):
-    user = SelectField(_l("Person"), coerce=int, validators=[DataRequired()])
+    user = SelectField(_l("Person"), coerce=form_id, validators=[DataRequired()])
     role = SelectField(_l("Role"), validators=[DataRequired()])
-    unit = SelectField(_l("Unit"), coerce=int, validators=[DataRequired()])
+    unit = SelectField(_l("Unit"), coerce=form_id, validators=[DataRequired()])
 
 
 class StaffForm(AdminForm):
@@ -62,7 +62,7 @@ class StaffForm(AdminForm):
     mobile = StringField(_l("Mobile"), validators=[Optional(), Length(max=24)])
     password = PasswordField(_l("First password"), validators=[DataRequired(), Length(max=256)])
     role = SelectField(_l("Role"), validators=[DataRequired()])
-    unit = SelectField(_l("Unit"), coerce=int, validators=[DataRequired()])
+    unit = SelectField(_l("Unit"), coerce=form_id, validators=[DataRequired()])
 
 
 class _WritesThroughService:

@@ -26,12 +26,21 @@ from backoffice.models import AuditEvent, Roll, RollClaim, RollEntry, Unit
 from backoffice.services import roll_exports, rolls
 from backoffice.services.errors import ServiceError
 from backoffice.services.membership_numbers import parse_membership_no
-from backoffice.views.base import AdminForm, ScopedModelView, SecureView, choices, save_through
+from backoffice.views.base import (
+    BIGINT_MAX,
+    AdminForm,
+    ScopedModelView,
+    SecureView,
+    choices,
+    form_id,
+    id_or_404,
+    save_through,
+)
 from backoffice.views.formatting import date_column, unit_column
 
 
 class RollForm(AdminForm):
-    unit_id = SelectField(_l("Unit"), coerce=int)
+    unit_id = SelectField(_l("Unit"), coerce=form_id)
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=150)])
     cut_off = DateField(_l("Cut-off date"), validators=[DataRequired()])
 
@@ -106,7 +115,7 @@ class RollView(ScopedModelView):
                 rolls.finalise(current_user, roll.id)
                 message = _("The roll is final.")
             elif action in ("accept", "reject"):
-                rolls.decide(current_user, int(request.form.get("claim", 0)),
+                rolls.decide(current_user, id_or_404(request.form.get("claim", "")),
                              action == "accept", request.form.get("reason", ""))
                 message = _("Decision recorded.")
             else:
@@ -144,7 +153,8 @@ class RollView(ScopedModelView):
     @expose("/manifest/")
     def manifest(self):
         roll = self._roll()
-        path = _manifest_dir() / f"roll-{roll.id}-{int(request.args.get('seq', '0') or 0)}.json"
+        seq = id_or_404(request.args.get("seq", ""), BIGINT_MAX)  # an audit event's
+        path = _manifest_dir() / f"roll-{roll.id}-{seq}.json"
         if not path.exists():
             abort(404)
         return send_file(path, mimetype="application/json", as_attachment=True)
@@ -164,7 +174,7 @@ def _keep_manifest(manifest: dict, roll_id: int) -> None:
 
 
 class ClaimForm(AdminForm):
-    roll_id = SelectField(_l("Roll"), coerce=int)
+    roll_id = SelectField(_l("Roll"), coerce=form_id)
     kind = SelectField(_l("Kind"), choices=choices([
         ("claim", _l("Claim: a member is missing")),
         ("objection", _l("Objection: someone should not be on the roll"))]))

@@ -15,7 +15,7 @@ from backoffice.extensions import db
 from backoffice.models import Unit
 from backoffice.services import targets
 from backoffice.services.errors import ServiceError
-from backoffice.views.base import SecureView
+from backoffice.views.base import SecureView, id_or_404
 
 
 class TargetView(SecureView):
@@ -38,7 +38,7 @@ class TargetView(SecureView):
     def index(self):
         units = self._units()
         if request.method == "POST":
-            unit = {u.id: u for u in units}.get(int(request.form.get("unit_id", 0) or 0))
+            unit = {u.id: u for u in units}.get(id_or_404(request.form.get("unit_id", "")))
             raw = request.form.get("target", "").replace(",", "").strip()
             try:
                 if unit is None or not raw.isascii() or not raw.isdigit():

@@ -16,7 +16,13 @@ from backoffice.extensions import db
 from backoffice.models import LEVELS, Unit
 from backoffice.services import units as unit_service
 from backoffice.services.errors import ServiceError
-from backoffice.views.base import AdminForm, ScopedModelView, choices, save_through
+from backoffice.views.base import (
+    AdminForm,
+    ScopedModelView,
+    choices,
+    optional_form_id,
+    save_through,
+)
 from backoffice.views.formatting import level_label, unit_column
 
 
@@ -29,7 +35,7 @@ class UnitForm(AdminForm):
     name_hi = StringField(_l("Name (Hindi)"), validators=[DataRequired(), Length(max=120)])
     name_en = StringField(_l("Name (English)"), validators=[DataRequired(), Length(max=120)])
     level = SelectField(_l("Level"))
-    parent_id = SelectField(_l("Part of"), coerce=lambda v: int(v) if v else None)
+    parent_id = SelectField(_l("Part of"), coerce=optional_form_id)
 
 
 class UnitView(ScopedModelView):

@@ -14,6 +14,7 @@ import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
+from urllib.parse import quote
 
 import pytest
 import requests
@@ -271,6 +272,135 @@ def test_nobody_creates_a_member_outside_their_units(app, browser, staff, units,
                 role, block_id, zone_id)
             count += 1
     assert count >= 15
+
+
+# Malformed record ids, on every route and action that takes one: whatever is not an
+# id in range (1 to 2**63 - 1, ASCII digits only) answers 404 and changes nothing.
+MALFORMED = ("abc", "1.5", "1e3", "1,2", "99999999999999999999", "9" * 19, "-1", "0", "+1",
+             " 1", "1 ", "0x1f", "1_0", "١٢", "१२", "1\x00",
+             "2147483648", "9" * 18)  # past PostgreSQL's integer keys: found nowhere
+
+
+def _id_routes(probes) -> list[tuple[str, str, dict]]:
+    """(method, URL, form) with a {bad} hole for the malformed value; the other ids valid."""
+    roll, member = probes[R_IN], probes[M_IN]
+    return [
+        *[("POST", f"/admin/{view}/action/", {"action": action, "rowid": ["{bad}"]})
+          for view in ("members", "queue") for action in ("approve", "reject", "revoke")],
+        ("POST", "/admin/members/action/", {"action": "approve", "rowid": [member, "{bad}"]}),
+        ("POST", "/admin/roles/action/", {"action": "delete", "rowid": ["{bad}"]}),
+        ("GET", "/admin/members/decide/?action=reject&ids={bad}", {}),
+        ("GET", f"/admin/members/decide/?action=reject&ids={member},{{bad}}", {}),
+        ("POST", "/admin/members/decide/?action=reject",
+         {"action": "reject", "ids": "{bad}", "reason": "probe"}),
+        ("GET", "/admin/members/verify/?id={bad}", {}),
+        ("POST", "/admin/members/verify/?id={bad}", {"step": "send"}),
+        ("POST", "/admin/members/photo/?id={bad}", {}),
+        ("GET", "/admin/members/erase/?id={bad}", {}),
+        ("GET", "/admin/imports/batch/?id={bad}", {}),
+        ("POST", "/admin/imports/run/?id={bad}", {"step": "check"}),
+        ("GET", "/admin/imports/progress/?id={bad}", {}),
+        ("GET", "/admin/imports/problems/?id={bad}", {}),
+        ("GET", "/admin/audit_reports/members/?enroller={bad}", {}),
+        ("POST", "/admin/targets/", {"unit_id": "{bad}", "target": "100"}),
+        ("GET", "/admin/rolls/download/?id={bad}", {}),
+        ("GET", f"/admin/rolls/manifest/?id={roll}&seq={{bad}}", {}),
+        ("GET", "/admin/rolls/manifest/?id={bad}&seq=1", {}),
+        ("POST", "/admin/rolls/step/?id={bad}", {"action": "freeze"}),
+        ("POST", f"/admin/rolls/step/?id={roll}",
+         {"action": "accept", "claim": "{bad}", "reason": "probe"}),
+    ]
+
+
+def test_malformed_ids_answer_404_and_change_nothing(app, browser, staff, probes, capsys):
+    """As the state admin, who may reach every route, so only the id decides."""
+    b = browser(staff["state"])
+    token = b.csrf_token("/admin/")
+    before = {view: _snapshot(view, probes[marker]) for view, marker in
+              (("members", M_IN), ("rolls", R_IN), ("staff", S_IN))}
+    count, wrong = 0, []
+    for method, url, form in _id_routes(probes):
+        for bad in MALFORMED:
+            if bad == "1,2" and "decide/" in url:
+                continue  # decide takes a list of ids: that one is well formed
+            target = url.replace("{bad}", quote(bad, safe=""))
+            data = {key: [bad if item == "{bad}" else item for item in value]
+                    if isinstance(value, list) else value.replace("{bad}", bad)
+                    for key, value in form.items()}
+            if method == "POST":
+                response = b.client.post(target, data={**data, "csrf_token": token})
+            else:
+                response = b.get(target)
+            # NUL is refused (400) before any route reads the request
+            if response.status_code not in ((400, 404) if "\x00" in bad else (404,)):
+                wrong.append((method, url, bad, response.status_code))
+            count += 1
+    assert not wrong, f"{len(wrong)} of {count}: {wrong[:40]}"
+    assert before == {view: _snapshot(view, probes[marker]) for view, marker in
+                      (("members", M_IN), ("rolls", R_IN), ("staff", S_IN))}
+    with capsys.disabled():
+        print(f"\nmalformed ids: {count} probes, all 404")
+
+
+# Flask-Admin's own pages answer an id they cannot find with their "record does not
+# exist" message (a redirect); forms answer a select's malformed id with a field error.
+BUILT_IN = [(method, f"/admin/{view}/{path}", form) for view in EXPECT | {"roles": None}
+            for method, path, form in (("GET", "details/?id={bad}", {}),
+                                       ("GET", "edit/?id={bad}", {}),
+                                       ("POST", "edit/?id={bad}", {"full_name": "Changed"}),
+                                       ("POST", "delete/", {"id": "{bad}"}))]
+FORMS = [  # a valid form but for the field holding a malformed id
+    ("/admin/members/new/", {"full_name": "Crafted", "relative_name": "Crafted",
+                             "relation": "father", "gender": "male",
+                             "date_of_birth": "1990-01-01", "mobile": "9812345679",
+                             "block_id": "BLK-BILHA", "zone_id": "", "consent": "y"},
+     ("block_id", "zone_id")),
+    ("/admin/units/new/", {"code": "CRAFTED", "name_en": "Crafted", "name_hi": "Crafted",
+                           "level": "zone", "parent_id": "BLK-BILHA"}, ("parent_id",)),
+    ("/admin/roles/new/", {"user": "enroller", "role": "enroller", "unit": "BLK-BILHA"},
+     ("user", "unit")),
+    ("/admin/staff/new/", {"full_name": "Crafted", "password": "a long enough password 1",
+                           "role": "enroller", "unit": "BLK-BILHA"}, ("unit",)),
+    ("/admin/rolls/new/", {"unit_id": "DIST-BILASPUR", "title": "Crafted",
+                           "cut_off": "2026-11-15"}, ("unit_id",)),
+    ("/admin/claims/", {"roll_id": "1", "kind": "claim", "membership_no": "1",
+                        "reason": "Crafted"}, ("roll_id",)),
+    ("/admin/imports/", {"unit_id": "BLK-BILHA", "receipt_books": "1-5"}, ("unit_id",)),
+]
+COUNTED = (Member, Unit, RoleAssignment, StaffUser, Roll)
+
+
+def test_malformed_ids_in_stock_pages_and_forms_never_fail(app, browser, staff, units, probes,
+                                                          capsys):
+    b = browser(staff["state"])
+    token = b.csrf_token("/admin/")
+    counts = {model: db.session.scalar(select(func.count()).select_from(model))
+              for model in COUNTED}
+    count, wrong = 0, []
+    for bad in MALFORMED:
+        for method, url, form in BUILT_IN:
+            target = url.replace("{bad}", quote(bad, safe=""))
+            data = {key: value.replace("{bad}", bad) for key, value in form.items()}
+            response = (b.client.post(target, data={**data, "csrf_token": token})
+                        if method == "POST" else b.get(target))
+            if response.status_code not in (302, 400, 403, 404):
+                wrong.append((method, url, bad, response.status_code))
+            count += 1
+        for url, form, fields in FORMS:
+            valid = {key: str(units[value].id) if value in units else
+                     str(staff[value].id) if value in staff else value
+                     for key, value in form.items()}
+            for field in fields:
+                response = b.client.post(url, data={**valid, field: bad, "csrf_token": token})
+                if response.status_code >= 500:
+                    wrong.append(("POST", url, field, bad, response.status_code))
+                count += 1
+    assert not wrong, f"{len(wrong)} of {count}: {wrong[:40]}"
+    db.session.expire_all()
+    assert counts == {model: db.session.scalar(select(func.count()).select_from(model))
+                      for model in COUNTED}
+    with capsys.disabled():
+        print(f"\nmalformed ids in stock pages and forms: {count} probes, 0 5xx")
 
 
 # Concurrent users of different units. Flask-Admin view objects serve every user
