@@ -3,10 +3,15 @@
 import csv
 import io
 import re
+from datetime import date
 
 import pytest
+from sqlalchemy import insert
 
+from backoffice.extensions import db
+from backoffice.models import Member
 from backoffice.services.exports import safe_cell
+from backoffice.services.units import ancestors
 from tests import factories
 
 
@@ -68,3 +73,46 @@ def test_the_import_problems_file_is_quoted_and_defused(ctx, units, staff):
     lines = imports.problems_csv(batch).lstrip("\ufeff").splitlines()
     assert lines == ['"row","field","reason"',
                      '"2","full_name","\'=HYPERLINK(""http://evil"")"']
+
+
+def _many_members(block, count: int, start: int = 0, **values) -> None:
+    """``count`` members in one statement (the factories flush one by one)."""
+    up = ancestors(block)
+    db.session.execute(insert(Member), [{
+        "full_name": "सुनीता साहू", "relative_name": "रामलाल साहू", "relation": "father",
+        "gender": "female", "date_of_birth": date(1990, 5, 17), "mobile": f"+9197{n:08d}",
+        "epic": f"BLK{n:07d}", "address": "", "booth_no": "12",
+        "division_id": up["division"], "district_id": up["district"], "block_id": block.id,
+        "channel": "paper", "status": "recorded"} | values for n in range(start, start + count)],
+        execution_options={"audited": True})
+
+
+def test_the_export_has_every_row_in_scope_past_ten_thousand(app, browser, staff, units):
+    """The list shows 10,000+ and stops paging there; the export does not stop."""
+    with app.test_request_context():
+        _many_members(units["BLK-BILHA"], 10_050)
+        factories.member(units["BLK-KORBA"], full_name="Korba Person")  # out of scope
+    response = browser(staff["district"]).get("/admin/members/export/csv/")
+    assert response.status_code == 200
+    rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
+    assert len(rows) == 1 + 10_050
+    assert len({row[0] for row in rows[1:]}) == 10_050  # each member once
+    assert "Korba Person" not in {row[1] for row in rows}
+
+
+def test_the_export_takes_the_lists_search_and_filters_whole(app, browser, staff, units):
+    with app.test_request_context():
+        _many_members(units["BLK-BILHA"], 30)
+        _many_members(units["BLK-MASTURI"], 20, start=30, full_name="कमला वर्मा",
+                      channel="self")
+    b = browser(staff["district"])
+    by_name = b.get("/admin/members/export/csv/?search=कमला")
+    rows = list(csv.reader(io.StringIO(by_name.get_data(as_text=True))))[1:]
+    assert len(rows) == 20 and {row[1] for row in rows} == {"कमला वर्मा"}
+    by_channel = b.get("/admin/members/export/csv/?flt0_1=self")
+    rows = list(csv.reader(io.StringIO(by_channel.get_data(as_text=True))))[1:]
+    assert len(rows) == 20 and {row[1] for row in rows} == {"कमला वर्मा"}
+    oldest_first = b.get("/admin/members/export/csv/?sort=0")
+    numbers = [row[0] for row in csv.reader(io.StringIO(
+        oldest_first.get_data(as_text=True)))][1:]
+    assert len(numbers) == 50 and numbers == sorted(numbers)
