@@ -53,10 +53,8 @@ class Canvas:
         if bold != self._bold:
             self._bold = bold
             self.text_ops.append(b"2 Tr 0.34 w" if bold else b"0 Tr")  # fill + 0.12 mm stroke
-        self.text_ops.append(
-            f"{_num(size)} 0 0 {_num(size)} {x * MM:.2f} {(self._page_h - baseline) * MM:.2f} "
-            "Tm".encode("ascii"))
-        self.text_ops.append(run.ops)
+        self.text_ops.append(b"%.2f 0 0 %.2f %.2f %.2f Tm %s" % (
+            size, size, x * MM, (self._page_h - baseline) * MM, run.ops))
         self.cids.update(run.cids)
 
     def line(self, x1: float, y1: float, x2: float, y2: float) -> None:
