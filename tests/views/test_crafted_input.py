@@ -61,17 +61,18 @@ ARG_VALUES = ("rtl", "devanagari-digits", "arabic-digits", "huge-number", "huge-
 ID_NAMES = {"id", "rowid", "ids", "list_form_pk", "unit_id", "zone_id", "block_id", "parent_id",
             "roll_id", "claim", "seq", "enroller", "user", "unit"}
 FLASK_ADMIN_LIST_ARGS = {
-    "sort": ["abc", "-1", "999", "１", "0"], "desc": ["x", "2", "-1"],
-    "page": ["abc", "1e9", "9" * 30, "-5"], "page_size": ["abc", "0", "-1", "9" * 30],
-    "search": ["%", "_", "\\", "%_\\%", "'\"", "*"],
+    "sort": ["abc", "-1", "999"], "desc": ["x"], "page": ["abc", "9" * 30, "-5"],
+    "page_size": ["abc", "9" * 30], "search": ["%_\\%", "'\""],
     "flt0_99": ["x"], "flt99_0": ["x"], "flt0_abc": ["x"], "fltx_0": ["x"], "flt_": ["x"],
 }
 LIST_ARGS = {*FLASK_ADMIN_LIST_ARGS, "url"}
 FILTER_GARBAGE = ["2026-13-45 to 2026-01-01", "zzz-not-offered", "9" * 40, "१२"]
 # Each field of each form in turn gets these, the others keeping a valid value ...
-FIELD_VALUES = ("nul", "huge-int", "year-9999", "not-offered")
+FIELD_VALUES = ("huge-int", "year-9999", "not-offered")
 TYPE_VALUES = {"text": ("no-such-day", "year-1", "arabic-digits"), "select": ("negative",),
                "number": ("huge-number", "arabic-digits"), "date": ("no-such-day", "year-1")}
+# All of a form's fields at once get these (and the guard's values).
+EVERY_FIELD_VALUES = ("rtl", "arabic-digits", "huge-number", "negative", "like-wildcards")
 # ... starting from what the page offers, and these where it offers nothing.
 VALID = {
     "full_name": "Probe Person", "relative_name": "Probe Parent", "date_of_birth": "1990-01-01",
@@ -249,12 +250,15 @@ def _discover(app, probe: Probe, rules):
             action = html.unescape(form["action"]) or url
             if form["method"] == "post" and "file" not in form["types"].values():  # uploads:
                 path = urlsplit(action).path               # test_uploads.py
-                forms.setdefault((_shape(path), frozenset(form["fields"])), (action, form))
+                names = frozenset(form["fields"]) - {"_add_another", "_continue_editing"}
+                forms.setdefault((_shape(path), names), (action, form))
     return seen_args, forms
 
 
 def _shape(path: str) -> str:
-    """/admin/members/edit/ and /admin/queue/edit/ run the same code: probe one."""
+    """/admin/members/edit/ and /admin/queue/edit/ run the same code: probe one; so do
+    every view's ajax/lookup/ (Flask-Admin's own)."""
+    path = re.sub(r"^/admin/\w+/ajax/lookup/", "/admin/*/ajax/lookup/", path)
     return re.sub(r"^/admin/(members|queue)/", "/admin/members/", path)
 
 
@@ -322,7 +326,7 @@ def _probe_forms(probe: Probe, forms, token, user):
                 body = encode(base + [(k, wire(value) if k == name else v)
                                       for k, v in fields.items()])
                 probe.send("POST", action, body=body, label=f"{name}={value}")
-        for value in (*ENCODED, *TEXT):
+        for value in (*GUARD_VALUES, *ENCODED, *EVERY_FIELD_VALUES):
             body = encode(base + [(k, v if k in ID_NAMES else wire(value))
                                   for k, v in fields.items()])
             probe.send("POST", action, body=body, label=f"every field {value}")
@@ -380,34 +384,41 @@ def _probe_headers(probe: Probe, urls):
                 probe.send("GET", url, headers={header: value}, label=f"{header}: {value[:20]}")
 
 
-def _run(app, browser, user, ids, capsys, label):
+def _run(app, browser, user, ids, capsys, label, *, everything=True):
+    """Everything for a state admin and nobody; for an enroller, the forms and lists
+    (their own paths through the same views), not the arguments again."""
     app.config["JOIN_MIN_SECONDS"] = 0  # /join forms reach the service at once
     b = browser(user)
     probe = Probe(app, b, ids)
     rules = routes(app)
     seen_args, forms = _discover(app, probe, rules)
     token = b.csrf_token("/login") if user is None else b.csrf_token("/admin/")
-    _probe_args(probe, seen_args)
+    if everything:
+        _probe_args(probe, seen_args)
     _probe_lists(probe, seen_args)
     _probe_forms(probe, forms, token, user)
-    if user is not None:
-        b.login_as(user)
-    _probe_posts_without_forms(probe, rules, forms, token)
-    _probe_headers(probe, ["/login", "/admin/", "/admin/members/", "/join"])
+    if everything:
+        if user is not None:
+            b.login_as(user)
+        _probe_posts_without_forms(probe, rules, forms, token)
+        _probe_headers(probe, ["/login", "/admin/", "/admin/members/", "/join"])
     with capsys.disabled():
         print(f"\ncrafted input as {label}: {probe.count} requests, "
               f"{len(probe.failures)} 5xx")
     assert not probe.failures, "\n".join(map(str, probe.failures[:60]))
 
 
+@pytest.mark.slow
 def test_no_crafted_input_gets_a_5xx_as_state_admin(app, browser, staff, world, capsys):
     _run(app, browser, staff["state"], world, capsys, "state admin")
 
 
+@pytest.mark.slow
 def test_no_crafted_input_gets_a_5xx_as_enroller(app, browser, staff, world, capsys):
-    _run(app, browser, staff["enroller"], world, capsys, "enroller")
+    _run(app, browser, staff["enroller"], world, capsys, "enroller", everything=False)
 
 
+@pytest.mark.slow
 def test_no_crafted_input_gets_a_5xx_anonymously(app, browser, staff, world, capsys):
     _run(app, browser, None, world, capsys, "anonymous")
 
