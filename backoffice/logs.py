@@ -29,6 +29,8 @@ _PATTERNS = [
     # Personal fields written as name=value, name: value, 'name': 'value'.
     re.compile(r"""(?ix)\b(?:full_name|relative_name|name|address|mobile|phone|epic|email
                |login|date_of_birth)['"]?\s*[:=]\s*(?P<q>['"]?)(?P<value>[^'",;)}\n]+)(?P=q)"""),
+    # A search typed into a list's URL (access logs print it): a name, often.
+    re.compile(r"[?&](?:search|q|login)=(?P<value>[^&\s\"']+)"),
     re.compile(r"(?<![\w+])(?:(?:\+91|0091)[\s-]?|0)?[6-9](?:[\s-]?\d){9}(?!\w)"),
     re.compile(r"(?i)(?<!\w)[a-z]{3}[\s-]?\d{7}(?!\w)"),
     re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"),

@@ -22,11 +22,14 @@ from tests.log_guard import Guard
      "'full_name': '•••'"),
     ("sent to 98120 00001, 09812000001, +91-98120-00001 and 0091 9812000001", "sent to •••"),
     ("voter id tst1000001 and login anita@example.test", "voter id •••"),
+    ('"GET /admin/members/?search=%E0%A4%B8%E0%A5%81%E0%A4%A8 HTTP/1.1" 200',
+     "/admin/members/?search=••• HTTP/1.1"),
+    ("GET /admin/members/?page=2&search=सुनीता%20साहू&sort=0", "?page=2&search=•••&sort=0"),
 ])
 def test_personal_values_are_masked(line, kept):
     masked = mask(line)
     assert kept in masked
-    for value in ("1000001", "9812000001", "98120 00001", "सुनीता", "anita@"):
+    for value in ("1000001", "9812000001", "98120 00001", "सुनीता", "anita@", "%E0%A4%B8"):
         assert value not in masked
 
 
