@@ -88,6 +88,8 @@ VALID = {
 POST_NAMES = ("action", "step", "lang", "next", "url", "code",
               "resend", "MessageSid", "MessageStatus", "ErrorCode", "name", "value")
 CSRF_EXEMPT = {"/sms/status"}
+OFF_SITE = ("//evil.example/", "https://evil.example/", "/\\evil.example", "\t//evil.example",
+            "/\t/evil.example", "javascript:alert(1)")
 SKIPPED_ENDPOINTS = {"static", "admin.static"}
 
 
@@ -225,6 +227,11 @@ class Probe:
             return None
         if response.status_code >= 500:
             self.failures.append((response.status_code, method, url[:160], label[:80]))
+        raw = response.headers.get("Location", "")
+        location = urlsplit(raw)
+        if (location.netloc not in ("", "localhost") or location.scheme not in ("", "http")
+                or re.match(r"\s*[/\\]\s*[/\\]", raw)):  # //host, /\host: off-site too
+            self.failures.append(("redirect", method, url[:160], label[:80], raw[:80]))
         return response
 
 
@@ -276,13 +283,10 @@ def _probe_args(probe: Probe, seen_args):
         for value in GUARD_VALUES:
             probe.send("GET", url + join + encode([(n, wire(value)) for n in names | {"url"}]),
                        label=f"every arg {value}")
-    for target in ("//evil.example/", "https://evil.example/", "/\\evil.example",
-                   "javascript:alert(1)", "\t//evil.example"):
+    for target in OFF_SITE:  # Probe.send checks every Location header
         for url in ("/login", "/admin/members/new/", "/admin/members/edit/"):
             query = encode([("next", quote(target, safe="")), ("url", quote(target, safe=""))])
-            response = probe.send("GET", f"{url}?{query}", label=f"redirect {target}")
-            location = urlsplit(response.headers.get("Location", "")) if response else None
-            assert location is None or not (location.netloc or location.scheme), location
+            probe.send("GET", f"{url}?{query}", label=f"redirect {target}")
 
 
 def _probe_lists(probe: Probe, seen_args):
@@ -332,6 +336,11 @@ def _probe_forms(probe: Probe, forms, token, user):
             probe.send("POST", action, body=body, label=f"every field {value}")
         body = encode(base + list(fields.items()) + [(k, wire("not-offered")) for k in fields])
         probe.send("POST", action, body=body, label="every field twice")
+        for target in OFF_SITE:  # where to go next: only ever a path on this site
+            query = encode([("url", quote(target, safe=""))])
+            body = encode(base + list(fields.items()) + [("next", quote(target, safe=""))])
+            probe.send("POST", f"{action}{'&' if '?' in action else '?'}{query}", body=body,
+                       label=f"off-site {target}")
         _probe_bodies(probe, action, fields, base)
 
 
