@@ -66,7 +66,8 @@ def _when(view, context, model, name):
 
 ACTIONS = (
     "member.create", "member.update", "member.verify_phone", "member.approve", "member.reject",
-    "member.revoke", "member.erase", "member.rescope", "member.export", "otp.send",
+    "member.revoke", "member.erase", "member.rescope", "member.import", "member.seed",
+    "member.state_baseline", "member.export", "otp.send",
     "otp.send_failed", "otp.check", "staff.create", "staff.update", "role.create",
     "role.delete", "unit.create", "unit.update", "auth.login", "auth.login_failed",
     "auth.locked", "auth.forbidden", "auth.logout", "auth.second_factor_failed",
