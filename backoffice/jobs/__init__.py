@@ -45,15 +45,19 @@ class Runner:
     kind: str
     run: Callable
     on_fail: Callable[[dict], None] | None  # hands the subject back (in the failing txn)
+    after: Callable[[dict], dict] | None  # once done is committed: more for the result
 
 
 RUNNERS: dict[str, Runner] = {}
 
 
-def define(kind: str, *, on_fail: Callable[[dict], None] | None = None):
-    """Register fn(context, **args) as the code of jobs of this kind."""
+def define(kind: str, *, on_fail: Callable[[dict], None] | None = None,
+           after: Callable[[dict], dict] | None = None):
+    """Register fn(context, **args) as the code of jobs of this kind. on_fail(args) runs
+    in the transaction that fails the job; after(result) once its "done" is committed
+    (e.g. signing what needs the committed audit chain)."""
     def register(fn):
-        RUNNERS[kind] = Runner(kind, fn, on_fail)
+        RUNNERS[kind] = Runner(kind, fn, on_fail, after)
         return fn
     return register
 
@@ -103,7 +107,8 @@ def status(job: Job | None) -> dict | None:
     live = running.live_progress(job.id)
     return {"id": job.id, "kind": job.kind, "state": job.state,
             "progress": live if live is not None else job.progress, "total": job.total,
-            "error": error_text(job), "ready": job.state == "done" and bool(job.result)}
+            "error": error_text(job),
+            "ready": job.state == "done" and "file" in result_of(job)}
 
 
 def error_text(job: Job) -> str | None:

@@ -127,6 +127,8 @@ def _execute(job_id: int, token: str) -> str:
             db.session.rollback()
             return "lost"
         db.session.commit()
+        if spec.after is not None:
+            _after(job_id, spec, result)
         return "done"
     except Exception as error:  # noqa: BLE001 - every failure is recorded on the job
         db.session.rollback()
@@ -135,6 +137,18 @@ def _execute(job_id: int, token: str) -> str:
         message = error.message if isinstance(error, ServiceError) else jobs.STOPPED
         _fail(job_id, spec, args, message, Job.worker == token)
         return "failed"
+
+
+def _after(job_id: int, spec, result: dict) -> None:
+    """The follow-up of a committed job; its failure leaves the job done without it."""
+    try:
+        more = spec.after(result) or {}
+        db.session.execute(update(Job).where(Job.id == job_id)
+                           .values(result=json.dumps(result | more)))
+        db.session.commit()
+    except Exception:  # noqa: BLE001 - the job's own work is committed and stays
+        db.session.rollback()
+        log.exception("job %s: follow-up failed", job_id)
 
 
 def _fail(job_id: int, spec, args: dict, message, condition) -> bool:

@@ -12,6 +12,8 @@ import hashlib
 import io
 import json
 import tempfile
+from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +28,8 @@ from backoffice.models import AuditHead, Roll, RollEntry, Unit, utcnow
 from backoffice.services.exports import SafeCsvWriter, safe_cell
 
 CHUNK = 1 << 18
+_progress: ContextVar[Callable[[int], None] | None] = ContextVar("roll_export_progress",
+                                                                default=None)
 FORMATS = ("csv", "xlsx", "pdf", "pdf-zip")
 COLUMNS = ("booth_no", "serial", "membership_no", "full_name", "relative_name", "relation",
            "gender", "age")
@@ -61,9 +65,22 @@ def _order():
 def _entries(roll: Roll):
     """The roll's lines in print order, streamed (a server-side cursor on PostgreSQL)."""
     columns = [getattr(RollEntry, name) for name in COLUMNS]
-    return db.session.execute(
+    result = db.session.execute(
         select(*columns).where(RollEntry.roll_id == roll.id, RollEntry.removed.is_(False))
         .order_by(*_order()).execution_options(yield_per=5000))
+    report = _progress.get()
+    return result if report is None else _counted(result, report)
+
+
+def _counted(result, report):
+    """The lines, telling report() how many were read (a job's progress)."""
+    try:
+        for number, row in enumerate(result, start=1):
+            if number % 500 == 0:
+                report(number)
+            yield row
+    finally:
+        result.close()
 
 
 def write_csv(roll: Roll, out) -> int:
@@ -125,6 +142,8 @@ def _copy_csv(roll: Roll, connection, out) -> int:
             data = bytes(chunk)
             counter.feed(data)
             out.write(data)
+            if _progress.get() is not None:
+                _progress.get()(counter.rows)
     return counter.rows
 
 
@@ -160,16 +179,20 @@ def write_pdf(roll: Roll, out, *, zipped: bool) -> int:
         title_hi=f"{title_hi} — {roll.title}", title_en=f"{title_en} — {roll.title}",
         unit_hi=unit.name_hi, unit_en=unit.name_en, cut_off=roll.cut_off,
         roll_ref=f"ROLL-{roll.id} · {roll.status}", generated_at=utcnow())
+    rows = _entries(roll)
     relation_entries = (roll_pdf.RollLine(booth_no=row.booth_no, serial=row.serial,
                                           membership_no=row.membership_no,
                                           full_name=row.full_name,
                                           relative_name=row.relative_name,
                                           relation=row.relation, gender=row.gender, age=row.age)
-                        for row in _entries(roll))
-    if zipped:
-        return roll_pdf.write_roll_pdf_zip(header, relation_entries, out)
-    return roll_pdf.write_roll_pdf(header, relation_entries, out,
-                                   max_lines=current_app.config["ROLL_PDF_MAX_LINES"])
+                        for row in rows)
+    try:
+        if zipped:
+            return roll_pdf.write_roll_pdf_zip(header, relation_entries, out)
+        return roll_pdf.write_roll_pdf(header, relation_entries, out,
+                                       max_lines=current_app.config["ROLL_PDF_MAX_LINES"])
+    finally:  # a refusal half-way closes the server-side cursor before any rollback
+        rows.close()
 
 
 _WRITERS = {
@@ -181,17 +204,23 @@ _WRITERS = {
 }
 
 
-def export(actor, roll: Roll, kind: str) -> Export:
+def export(actor, roll: Roll, kind: str, *,
+           progress: Callable[[int], None] | None = None) -> Export:
     """Write the file to a temporary path, hash it and record its audit event.
 
     The caller commits (which chains the event), then calls sign() for the
-    manifest, and only then hands the file out.
+    manifest, and only then hands the file out. progress(lines) is told how far
+    the writing got (a job's progress).
     """
     writer, media_type, suffix = _WRITERS[kind]
     handle = tempfile.NamedTemporaryFile(prefix=f"roll-{roll.id}-", suffix=f".{suffix}",
                                          delete=False)
-    with handle:
-        rows = writer(roll, handle)
+    token = _progress.set(progress)
+    try:
+        with handle:
+            rows = writer(roll, handle)
+    finally:
+        _progress.reset(token)
     digest = _sha256(Path(handle.name))
     details = {"roll": roll.id, "format": kind, "rows": rows, "sha256": digest,
                "status": roll.status, "cut_off": roll.cut_off.isoformat()}

@@ -3,13 +3,9 @@ the claims page for office holders who file claims and objections."""
 
 from __future__ import annotations
 
-import base64
-import json
-import os
 from datetime import date
-from pathlib import Path
 
-from flask import abort, current_app, flash, redirect, request, send_file, url_for
+from flask import abort, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -18,7 +14,6 @@ from sqlalchemy import or_, select
 from wtforms import DateField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
-from backoffice import database
 from backoffice.auth.roles import ROLL_CLAIM, ROLL_MANAGE
 from backoffice.auth.scoping import grants_for, scoped_units, unit_filter
 from backoffice.extensions import db
@@ -37,6 +32,7 @@ from backoffice.views.base import (
     save_through,
 )
 from backoffice.views.formatting import date_column, unit_column
+from backoffice.views.roll_files import RollFilesMixin
 
 
 class RollForm(AdminForm):
@@ -45,7 +41,7 @@ class RollForm(AdminForm):
     cut_off = DateField(_l("Cut-off date"), validators=[DataRequired()])
 
 
-class RollView(ScopedModelView):
+class RollView(RollFilesMixin, ScopedModelView):
     permission = ROLL_MANAGE
     can_create = True
     can_view_details = True
@@ -127,50 +123,6 @@ class RollView(ScopedModelView):
             db.session.commit()
             flash(message, "success")
         return redirect(url_for(".details_view", id=roll.id))
-
-    @expose("/download/")
-    def download(self):
-        database.writes()  # a GET that records the export in the audit log
-        roll = self._roll()
-        kind = request.args.get("format", "csv")
-        if kind not in roll_exports.FORMATS or roll.status == "draft":
-            abort(404)
-        try:
-            made = roll_exports.export(current_user, roll, kind)
-        except ValueError as error:  # a single PDF too big: use the per-booth ZIP
-            db.session.rollback()
-            flash(str(error), "error")
-            return redirect(url_for(".details_view", id=roll.id))
-        db.session.commit()  # the export's audit event, before a byte leaves
-        _keep_manifest(roll_exports.sign(roll, made), roll.id)
-        response = send_file(made.path, mimetype=made.media_type, as_attachment=True,
-                             download_name=made.filename)
-        response.headers["X-Sadasya-Manifest"] = base64.b64encode(
-            json.dumps(made.manifest).encode()).decode()
-        response.call_on_close(lambda: os.unlink(made.path))
-        return response
-
-    @expose("/manifest/")
-    def manifest(self):
-        roll = self._roll()
-        seq = id_or_404(request.args.get("seq", ""), BIGINT_MAX)  # an audit event's
-        path = _manifest_dir() / f"roll-{roll.id}-{seq}.json"
-        if not path.exists():
-            abort(404)
-        return send_file(path, mimetype="application/json", as_attachment=True)
-
-
-def _manifest_dir() -> Path:
-    folder = Path(current_app.instance_path) / "manifests"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
-def _keep_manifest(manifest: dict, roll_id: int) -> None:
-    seq = db.session.scalar(select(db.func.max(AuditEvent.seq)).where(
-        AuditEvent.action == "roll.export", AuditEvent.entity_id == roll_id))
-    (_manifest_dir() / f"roll-{roll_id}-{seq}.json").write_text(
-        roll_exports.manifest_json(manifest), encoding="utf-8")
 
 
 class ClaimForm(AdminForm):

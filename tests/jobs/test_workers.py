@@ -8,15 +8,18 @@ from __future__ import annotations
 import csv
 import io
 import json
+import zipfile
+from datetime import date, datetime
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
-from backoffice import jobs
+from backoffice import jobs, storage
 from backoffice.extensions import db
 from backoffice.jobs import imports as import_jobs
-from backoffice.models import AuditEvent, ImportBatch, Job, Member, StaffUser, Unit
-from backoffice.services import imports
+from backoffice.jobs import rolls as roll_jobs
+from backoffice.models import AuditEvent, ImportBatch, Job, Member, Roll, StaffUser, Unit
+from backoffice.services import imports, rolls
 from backoffice.services.units import load_units, read_units_csv
 from tests import factories
 from tests.conftest import POSTGRES_URL
@@ -142,3 +145,63 @@ def test_sigkill_during_an_import_commit_leaves_nothing_and_the_retry_commits_on
         batch = db.session.get(ImportBatch, batch_id)
         assert import_jobs.submit(db.session.get(StaffUser, created["users"][0]), batch,
                                   "commit") is None
+
+
+def test_sigkill_while_writing_a_roll_zip_leaves_no_file_nor_event_and_the_retry_makes_one(
+        world):
+    app, workers, created = world
+    with app.app_context(), app.test_request_context():
+        district = db.session.scalars(select(Unit).where(Unit.code == "DIST-BILASPUR")).one()
+        head = db.session.get(StaffUser, created["users"][0])
+        officer = factories.staff_with_role("returning_officer", district)
+        created["users"].append(officer.id)
+        batch = imports.upload(head, district, forms_csv(3000), "roll-forms.csv", "801")
+        created["batches"].append(batch.id)
+        created["files"].append(batch.stored_path)
+        imports.check(head, batch.id)
+        batch.status = "checked"
+        imports.commit(head, batch.id)
+        db.session.execute(update(Member).where(Member.import_batch_id == batch.id).values(
+            status="approved", verified_at=datetime(2026, 11, 1),
+            created_at=datetime(2026, 11, 1)), execution_options={"audited": True})
+        roll = rolls.create(officer, district, date(2026, 11, 15), "SIGKILL roll")
+        created.setdefault("rolls", []).append(roll.id)
+        rolls.freeze(officer, roll.id)
+        rolls.publish(officer, roll.id, date.today())
+        db.session.commit()
+        roll_id = roll.id
+        assert roll.entry_count == 3000
+        job = roll_jobs.submit(officer, roll, "pdf-zip")
+        db.session.commit()
+        first = job.id
+        jobs.dispatch(first)
+
+    def events() -> int:
+        return db.session.scalar(select(func.count()).select_from(AuditEvent).where(
+            AuditEvent.action == "roll.export", AuditEvent.entity_id == roll_id))
+
+    with app.app_context():
+        job = wait_for(lambda: (lambda j: j if j.state != "queued" and (
+            j.state != "running" or j.progress > 0) else None)(db.session.get(Job, first)), 60,
+            "the ZIP to be under way", workers)
+        assert job.state == "running", (job.state, job.error)
+        workers.kill(worker_pid(job))
+        wait_for(lambda: db.session.get(Job, first).state == "failed", 30, "the reaper",
+                 workers)
+        assert events() == 0
+        assert not storage.exists(f"exports/job-{first}.zip")
+
+    with app.app_context(), app.test_request_context():
+        officer = db.session.get(StaffUser, created["users"][-1])
+        retry = roll_jobs.submit(officer, db.session.get(Roll, roll_id), "pdf-zip")
+        db.session.commit()
+        jobs.dispatch(retry)
+        wait_for(lambda: db.session.get(Job, retry.id).state in ("done", "failed"), 180,
+                 "the retry", workers)
+        done = db.session.get(Job, retry.id)
+        assert done.state == "done", (done.error, workers.logs())
+        assert events() == 1
+        result = jobs.result_of(done)
+        with zipfile.ZipFile(io.BytesIO(storage.read(result["file"]))) as archive:
+            assert archive.namelist() and all(n.endswith(".pdf") for n in archive.namelist())
+        assert result["details"]["rows"] == 3000 and result["manifest"]["rows"] == 3000

@@ -22,6 +22,8 @@ from backoffice.models import (
     MemberDaily,
     MemberTally,
     RoleAssignment,
+    Roll,
+    RollEntry,
     StaffUser,
     StoredChunk,
     StoredFile,
@@ -104,6 +106,11 @@ def remove_committed(created: dict) -> None:
     cleanup = {"audited": True}
     batches = created.get("batches", [])
     db.session.rollback()
+    for roll_id in created.get("rolls", []):
+        remove_jobs(f"roll:{roll_id}")
+        db.session.execute(delete(RollEntry).where(RollEntry.roll_id == roll_id),
+                           execution_options=cleanup)
+        db.session.execute(delete(Roll).where(Roll.id == roll_id), execution_options=cleanup)
     if batches:  # the jobs that ran on them too
         created.setdefault("jobs", []).extend(db.session.scalars(select(Job.id).where(
             Job.subject.in_([f"import:{b}" for b in batches]))))
@@ -131,3 +138,20 @@ def remove_committed(created: dict) -> None:
             db.session.delete(unit)
             db.session.flush()
     db.session.commit()
+
+
+def remove_jobs(subject: str) -> None:
+    """Jobs about subject (committed for real) and the files they kept; the caller commits."""
+    import json
+
+    from backoffice import storage
+
+    for job in db.session.scalars(select(Job).where(Job.subject == subject)).all():
+        result = json.loads(job.result or "{}")
+        if result.get("file"):
+            storage.delete(result["file"])
+    if subject.startswith("roll:"):
+        for name in db.session.scalars(select(StoredFile.name).where(
+                StoredFile.name.startswith(f"manifests/roll-{subject[5:]}-"))).all():
+            storage.delete(name)
+    db.session.execute(delete(Job).where(Job.subject == subject))

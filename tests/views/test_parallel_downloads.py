@@ -14,6 +14,7 @@ from backoffice.models import Member, Roll, RollEntry, StaffUser, Unit
 from backoffice.services import rolls
 from tests import factories
 from tests.conftest import Browser
+from tests.jobs.workers import remove_jobs
 from tests.services.test_workflow import _committed_race_fixture, _remove_race_fixture
 
 PARALLEL = 8
@@ -41,6 +42,7 @@ def published(make_app):
     yield app, created
     cleanup = {"audited": True}  # test scaffolding, committed for real and removed here
     with app.app_context():
+        remove_jobs(f"roll:{created['roll']}")  # the download jobs and their files
         db.session.execute(delete(RollEntry).where(RollEntry.roll_id == created["roll"]),
                            execution_options=cleanup)
         db.session.execute(delete(Roll).where(Roll.id == created["roll"]),
