@@ -22,7 +22,6 @@ from backoffice.services import roll_exports, rolls
 from backoffice.services.errors import ServiceError
 from backoffice.services.membership_numbers import parse_membership_no
 from backoffice.views.base import (
-    BIGINT_MAX,
     AdminForm,
     ScopedModelView,
     SecureView,
