@@ -7,7 +7,7 @@ table's column headings; each booth starts on a new page with a booth heading.
 
 Hindi needs HarfBuzz shaping for its conjuncts, its reph and the vowel sign ि drawn
 before its consonant cluster. `shaped_font` shapes each distinct word once (uharfbuzz)
-and `shaped_pdf` places the shaped pieces on the page: about 15 times the speed of
+and `shaped_pdf` places the shaped pieces on the page: 17-21 times the speed of
 fpdf2's `cell()`, which shaped and laid out every call anew (benchmarks/roll_pdf.py,
 docs/roll-pdf.md). One font covers Devanagari and Latin: Noto Sans Devanagari 2.007
 (OFL-1.1, licence in static/fonts/OFL.txt), the variable TTF of the
