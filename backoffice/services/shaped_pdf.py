@@ -40,8 +40,7 @@ class Canvas:
     """One page's content in millimetres from the top left; graphics are drawn before
     text (a text object may not hold paths)."""
 
-    def __init__(self, font: ShapedFont, page_h: float) -> None:
-        self._font = font
+    def __init__(self, page_h: float) -> None:
         self._page_h = page_h
         self.graphics: list[str] = ["0.57 w"]  # 0.2 mm, the usual hairline
         self.text_ops: list[bytes] = []
@@ -94,7 +93,7 @@ class Document:
         self._cids: set[int] = set()
 
     def add_page(self, draw: Callable[[Canvas], None]) -> None:
-        canvas = Canvas(self.font, self._size[1])
+        canvas = Canvas(self._size[1])
         draw(canvas)
         self._cids |= canvas.cids
         self._pages.append(zlib.compress(canvas.content(), 6))
@@ -109,7 +108,7 @@ class Document:
         total = len(self._pages)
         layers = []
         for page_no in range(1, total + 1):
-            canvas = Canvas(self.font, self._size[1])
+            canvas = Canvas(self._size[1])
             last_layer(canvas, page_no, total)
             self._cids |= canvas.cids
             layers.append(zlib.compress(canvas.content(), 6))
@@ -134,8 +133,8 @@ class Document:
         stamp = info.created.astimezone(UTC).strftime("D:%Y%m%d%H%M%SZ")
         info_id = writer.add(b"<< /Title " + _pdf_text(info.title) + b" /Creator "
                              + _pdf_text(info.creator) + f" /CreationDate ({stamp}) >>".encode())
-        catalog = writer.add(f"<< /Type /Catalog /Pages {pages_id} 0 R "
-                             f"/Lang ({info.lang}) >>".encode("ascii"))
+        catalog = writer.add(f"<< /Type /Catalog /Pages {pages_id} 0 R /Lang ".encode("ascii")
+                             + _pdf_text(info.lang) + b" >>")
         writer.finish(catalog, info_id)
 
     def _font_objects(self, writer: _Writer) -> int:
