@@ -196,7 +196,6 @@ class ScopedModelView(SecureMixin, ModelView):
     #: rows fetched per round trip by an export (a server-side cursor on PostgreSQL)
     export_batch = 2000
 
-
     def __init__(self, model, **kwargs):
         super().__init__(model, db, **kwargs)
         # Derived from the view's configuration alone, once: the view serves every
