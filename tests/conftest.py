@@ -167,7 +167,8 @@ class Browser:
             self.login_as(user)
 
     def login_as(self, user) -> None:
-        # Flask-Login's "strong" protection ties a session to address and browser.
+        # Flask-Login keeps a hash of address and browser; "basic" protection only marks
+        # a session not fresh when it changes (docs/secret-key.md), so set it as login does.
         with self.app.test_request_context(environ_base=self.client.environ_base):
             identifier = _create_identifier()
         with self.client.session_transaction() as session:
