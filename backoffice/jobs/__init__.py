@@ -108,7 +108,8 @@ def status(job: Job | None) -> dict | None:
     return {"id": job.id, "kind": job.kind, "state": job.state,
             "progress": live if live is not None else job.progress, "total": job.total,
             "error": error_text(job),
-            "ready": job.state == "done" and "file" in result_of(job)}
+            "ready": job.state == "done" and "file" in result_of(job) and
+            not result_of(job).get("following")}
 
 
 def error_text(job: Job) -> str | None:

@@ -119,6 +119,8 @@ def _execute(job_id: int, token: str) -> str:
     context = Context(job_id, db.session.get(StaffUser, job.created_by_id), args)
     try:
         result = spec.run(context, **args) or {}
+        if spec.after is not None:
+            result["following"] = True  # not offered until after() has added its part
         finished = db.session.execute(update(Job).where(
             Job.id == job_id, Job.state == "running", Job.worker == token).values(
             state="done", active_key=None, finished_at=utcnow(), result=json.dumps(result),
@@ -141,14 +143,16 @@ def _execute(job_id: int, token: str) -> str:
 
 def _after(job_id: int, spec, result: dict) -> None:
     """The follow-up of a committed job; its failure leaves the job done without it."""
+    result.pop("following", None)
     try:
         more = spec.after(result) or {}
-        db.session.execute(update(Job).where(Job.id == job_id)
-                           .values(result=json.dumps(result | more)))
-        db.session.commit()
     except Exception:  # noqa: BLE001 - the job's own work is committed and stays
         db.session.rollback()
         log.exception("job %s: follow-up failed", job_id)
+        more = {}
+    db.session.execute(update(Job).where(Job.id == job_id)
+                       .values(result=json.dumps(result | more)))
+    db.session.commit()
 
 
 def _fail(job_id: int, spec, args: dict, message, condition) -> bool:

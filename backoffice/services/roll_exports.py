@@ -219,6 +219,9 @@ def export(actor, roll: Roll, kind: str, *,
     try:
         with handle:
             rows = writer(roll, handle)
+    except BaseException:
+        Path(handle.name).unlink(missing_ok=True)  # a refused or killed export leaves no file
+        raise
     finally:
         _progress.reset(token)
     digest = _sha256(Path(handle.name))
