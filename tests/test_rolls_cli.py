@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select
 
 from backoffice.extensions import db
-from backoffice.models import AuditEvent, Roll
+from backoffice.models import AuditEvent, AuditHead, Roll
 from tests import factories
 
 
@@ -20,6 +20,8 @@ def test_freeze_publish_finalise_export_from_the_cli(app, staff, units, tmp_path
         factories.member(units["BLK-BILHA"], status="approved", booth_no="2",
                          verified_at=datetime(2026, 11, 1), created_at=datetime(2026, 11, 1))
     ro = ["--as", staff["ro"].email]
+    db.session.commit()
+    base = db.session.scalar(select(AuditHead.seq))  # events before it are not this test's
     made = run(app, "create", *ro, "--unit", "DIST-BILASPUR", "--cut-off", "2026-11-15",
                "--title", "सम्मेलन")
     assert made.exit_code == 0, made.output
@@ -36,7 +38,8 @@ def test_freeze_publish_finalise_export_from_the_cli(app, staff, units, tmp_path
     manifest = json.loads((tmp_path / "roll.csv.manifest.json").read_text())
     assert manifest["sha256"] == hashlib.sha256(out.read_bytes()).hexdigest()
     assert manifest["status"] == "final" and manifest["rows"] == 1
-    event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "roll.export")).one()
+    event = db.session.scalars(select(AuditEvent).where(  # this test's export only
+        AuditEvent.action == "roll.export", AuditEvent.seq > base)).one()
     assert event.actor_user_id == staff["ro"].id
 
 
