@@ -206,9 +206,10 @@ def browser(app):
 
 def _tracked_changes() -> str:
     """Tracked files that differ from the last commit, as git lists them."""
+    import shutil
     import subprocess
 
-    return subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+    return subprocess.run([shutil.which("git"), "status", "--porcelain", "--untracked-files=no"],
                           cwd=Path(__file__).resolve().parents[1], capture_output=True,
                           text=True, check=False).stdout
 

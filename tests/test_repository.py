@@ -1,6 +1,7 @@
 """The repository stands alone: nothing in it points at files outside it."""
 
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -9,8 +10,8 @@ OUTSIDE = re.compile(r"shared/(notes|data|hooks)/|shared/(DOMAIN|STYLE)\.md")
 
 
 def tracked_text_files():
-    names = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True,
-                           check=True).stdout.split()
+    names = subprocess.run([shutil.which("git"), "ls-files"], cwd=ROOT, capture_output=True,
+                           text=True, check=True).stdout.split()
     for name in names:
         path = ROOT / name
         if path.suffix in {".py", ".md", ".html", ".toml", ".cfg", ".txt", ".mako", ".ini",
