@@ -91,8 +91,7 @@ OTP_FAILURE_WAIT_SECONDS = 60  # after 5 wrong codes in a row, then doubling
 # allow their file's limit (PHOTO_MAX_BYTES, IMPORT_MAX_BYTES) plus the form around it.
 MAX_CONTENT_LENGTH = 1_000_000
 
-# Member photos: stored under instance/photos/ (PHOTO_DIR overrides), named by SHA-256.
-PHOTO_DIR = None
+# Member photos: kept in storage (below) as photos/<ab>/<sha256>.jpg; the largest upload.
 PHOTO_MAX_BYTES = 5_000_000
 
 # Files (photos, paper-form uploads, exports, manifests; docs/storage.md): "database" keeps
