@@ -155,3 +155,18 @@ def test_uploaded_files_leave_storage_after_retention_their_hash_stays(app, ctx,
     assert abandoned.status == "failed" and committed.status == "committed"
     assert storage.exists(fresh.stored_path)
     assert import_jobs.submit(staff["district"], abandoned, "check") is None
+
+
+def test_a_queued_job_says_it_waits_for_a_worker(app, browser, ctx, staff, units, monkeypatch):
+    from backoffice.jobs import queue
+
+    monkeypatch.setattr(queue, "deliver", lambda job_id, again=False: None)  # no worker yet
+    batch = imports.upload(staff["district"], units["DIST-BILASPUR"], csv_bytes(ROWS),
+                           "forms.csv", "101")
+    db.session.commit()
+    b = browser(staff["district"], lang="hi")
+    page = f"/admin/imports/batch/?id={batch.id}"
+    b.post(f"/admin/imports/run/?id={batch.id}", {"step": "check"}, token_from=page)
+    assert "काम शुरू होने की प्रतीक्षा में" in b.get(page).get_data(as_text=True)
+    assert b.get(f"/admin/imports/progress/?id={batch.id}").get_json()["job"]["state"] == \
+        "queued"
