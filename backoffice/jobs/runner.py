@@ -116,7 +116,8 @@ def run(job_id: int) -> str:
 def _execute(job_id: int, token: str) -> str:
     job = db.session.get(Job, job_id)
     spec, args = jobs.RUNNERS[job.kind], json.loads(job.args)
-    context = Context(job_id, db.session.get(StaffUser, job.created_by_id), args)
+    actor = db.session.get(StaffUser, job.created_by_id) if job.created_by_id else None
+    context = Context(job_id, actor, args)
     try:
         result = spec.run(context, **args) or {}
         if spec.after is not None:

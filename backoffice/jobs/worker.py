@@ -14,6 +14,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from backoffice.extensions import db
 from backoffice.jobs import queue
 
 log = logging.getLogger(__name__)
@@ -24,8 +25,11 @@ def perform(job_id: int) -> str:
     from backoffice.jobs.runner import run
 
     app = current_app._get_current_object()
-    with app.test_request_context():
-        return run(job_id)
+    try:
+        with app.test_request_context():
+            return run(job_id)
+    finally:
+        db.session.remove()  # each job starts with an empty session
 
 
 def _worker_class():

@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import func, select
 
 from backoffice.extensions import db
+from backoffice.jobs import queue
 from backoffice.models import ImportBatch, Member
 from tests.conftest import POSTGRES_URL
 from tests.services.test_imports import GOOD, csv_bytes, with_
@@ -48,7 +49,7 @@ def test_imports_are_scoped_and_closed_to_enrollers(app, browser, staff, units):
 @pytest.mark.skipif(bool(POSTGRES_URL), reason="the in-process runner is the SQLite demo's; "
                     "on PostgreSQL, workers run jobs (tests/jobs/test_workers.py)")
 def test_without_redis_a_check_runs_in_process_and_reports_progress(app, browser, staff,
-                                                                     units):
+                                                                     units, monkeypatch):
     """The demo's runner (no Redis): the request returns at once, a thread of the app
     runs the same job code and the page reads its outcome."""
     b = browser(staff["district"])
@@ -56,8 +57,16 @@ def test_without_redis_a_check_runs_in_process_and_reports_progress(app, browser
     batch = db.session.scalar(select(ImportBatch))
     app.config["JOBS_QUEUE"] = "thread"
     app.config["JOB_THREADS"] = 1  # the test's one connection: one thread at a time
-    b.post(f"/admin/imports/run/?id={batch.id}", {"step": "check"},
-           token_from=f"/admin/imports/batch/?id={batch.id}")
+    handed = []
+    real_deliver = queue.deliver
+    with monkeypatch.context() as patch:  # the request ends before the thread starts
+        patch.setattr(queue, "deliver", lambda job_id, again=False: handed.append(job_id))
+        b.post(f"/admin/imports/run/?id={batch.id}", {"step": "check"},
+               token_from=f"/admin/imports/batch/?id={batch.id}")
+    assert b.get(f"/admin/imports/progress/?id={batch.id}").get_json()["status"] == "checking"
+    with app.test_request_context():
+        for job_id in handed:
+            real_deliver(job_id)
     app.extensions["jobs_pool"].shutdown(wait=True)
     progress = b.get(f"/admin/imports/progress/?id={batch.id}").get_json()
     assert (progress["status"], progress["valid"], progress["rejected"]) == ("checked", 1, 1)
