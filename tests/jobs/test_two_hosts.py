@@ -30,7 +30,7 @@ pytestmark = [
 
 @pytest.fixture
 def hosts(make_app, tmp_path):
-    config = queue_config()
+    config = queue_config() | {"JOB_HEARTBEAT_SECONDS": 0.2}  # a check of 1-2 s shows steps
     one = make_app(INSTANCE_PATH=str(tmp_path / "host-one"), **config)
     two = make_app(INSTANCE_PATH=str(tmp_path / "host-two"), **config)
     created = {"batches": [], "jobs": [], "files": []}
