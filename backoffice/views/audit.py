@@ -11,14 +11,14 @@ from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import and_, or_, select, true
 
-from backoffice.auth.roles import AUDIT_VIEW
-from backoffice.auth.scoping import grants_for, staff_filter, unit_filter
+from backoffice.auth.roles import AUDIT_VIEW, ROLE_LABELS
+from backoffice.auth.scoping import grants_for, staff_filter, unit_filter, unit_in_scope
 from backoffice.extensions import db
 from backoffice.models import AuditEvent, StaffUser, Unit
 from backoffice.services.membership_numbers import format_membership_no
 from backoffice.views.base import ScopedModelView
 from backoffice.views.filters import OptionFilter
-from backoffice.views.formatting import unit_column
+from backoffice.views.formatting import unit_column, unit_name
 
 
 def audit_scope(user):
@@ -60,6 +60,18 @@ def _json(view, context, model, name):
     return Markup("<br>").join(f"{key}: {item}" for key, item in sorted(value.items()))
 
 
+def _roles(view, context, model, name):
+    """The roles the actor held when acting, only those in the viewer's units (the
+    actor's work elsewhere is not the viewer's to know), as "Role · Unit"."""
+    held = []
+    for entry in json.loads(model.actor_roles or "[]"):
+        role, _at, unit_id = str(entry).partition("@")
+        unit = db.session.get(Unit, int(unit_id)) if unit_id.isdigit() else None
+        if unit_in_scope(current_user, AUDIT_VIEW, unit):
+            held.append(f"{ROLE_LABELS.get(role, role)} · {unit_name(unit.id)}")
+    return Markup("<br>").join(held)  # escapes each plain string it joins
+
+
 def _when(view, context, model, name):
     return model.occurred_at.replace("T", " ")[:19] + " UTC"
 
@@ -92,7 +104,7 @@ class AuditEventView(ScopedModelView):
     column_formatters = {"actor_user_id": _actor, "entity_id": _entity, "changes": _json,
                          "details": _json, "unit_id": unit_column("unit_id"),
                          "occurred_at": _when}
-    column_formatters_detail = column_formatters
+    column_formatters_detail = column_formatters | {"actor_roles": _roles}
     column_default_sort = ("seq", True)
     column_sortable_list = ("seq",)
     column_filters = (

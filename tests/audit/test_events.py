@@ -137,3 +137,27 @@ def test_refused_decisions_leave_no_event(app, staff, units, bad):
         db.session.commit()
     # this member's: on PostgreSQL the workflow race test commits a real member.approve
     assert [e for e in events(f"member.{bad}") if e.entity_id == member.id] == []
+
+
+def test_an_events_roles_show_only_those_held_in_the_viewers_units(app, browser, staff, units):
+    """An enroller of Bilha who also enrols in Raipur records a member in Bilha: the
+    event's page shows Bilaspur's district head the Bilha role only, the state both."""
+    from backoffice.models import RoleAssignment
+    from backoffice.services.units import create_unit
+
+    raipur_block = create_unit(level="block", code="BLK-RAIPUR-1", name_en="Raipur block 1",
+                               name_hi="रायपुर ब्लॉक 1", parent=units["DIST-RAIPUR"])
+    db.session.add(RoleAssignment(user_id=staff["enroller"].id, role="enroller",
+                                  unit_id=raipur_block.id))
+    db.session.flush()
+    browser(staff["enroller"]).post("/admin/members/new/",
+                                    FORM | {"block_id": units["BLK-BILHA"].id},
+                                    token_from="/admin/members/new/")
+    created = events("member.create")[-1]
+    assert f"@{raipur_block.id}" in created.actor_roles  # the log keeps what was true
+    url = f"/admin/audit/details/?id={created.seq}"
+    for viewer, sees_raipur in (("district", False), ("division", False), ("state", True)):
+        page = browser(staff[viewer]).get(url).get_data(as_text=True)
+        assert "Enroller · Bilha" in page, viewer
+        assert ("Raipur block 1" in page) == sees_raipur, viewer
+        assert f"enroller@{raipur_block.id}" not in page, viewer
