@@ -59,6 +59,9 @@ PRIVACY_NOTICE_VERSION = "2026-11"
 # SMS: console (demo; refused in production), memory (tests), twilio_verify, twilio_messaging.
 SMS_GATEWAY = "console"
 SMS_TIMEOUT_SECONDS = 10.0
+# A refused /join signup answers as a real send would while the gateway has been failing
+# as a whole within this many seconds (backoffice/sms/health.py).
+SMS_OUTAGE_WINDOW_SECONDS = 120
 TWILIO_ACCOUNT_SID = None
 TWILIO_AUTH_TOKEN = None
 TWILIO_VERIFY_SERVICE_SID = None

@@ -181,3 +181,39 @@ def test_a_refused_signup_is_held_as_long_as_a_new_one_usually_takes(monkeypatch
     assert len(slept) == 1 and 0.4 < slept[0] < 0.5
     pace.keep("check", False, time.perf_counter())  # nothing learnt for this step yet
     assert slept[1] == 0.0
+
+
+def test_during_an_sms_outage_a_refused_signup_answers_as_a_new_one(join_app, browser, units,
+                                                                   monkeypatch):
+    """The gateway down: a new signup's send fails, and a refused one's stand-in says
+    the same, with the same counts, instead of "sent"."""
+    from backoffice.sms.console import MemoryGateway
+
+    def down(self, phone, code, text, locale):
+        raise sms.GatewayError("unavailable", "timeout")
+
+    monkeypatch.setattr(MemoryGateway, "send_code", down)
+    with join_app.test_request_context():
+        factories.member(units["BLK-BILHA"], epic="ABC1234567", mobile="+919812345600")
+    new = _walk(join_app, browser(), units, epic="XYZ7654321", mobile="9812345603")
+    refused = _walk(join_app, browser(), units, epic="ABC1234567", mobile="9812345602")
+    flashes = [c[2].get("_flashes") for step in new for c in step["cookies"]]
+    assert any(f and f[0][1].startswith("We could not send the SMS just now") for f in flashes)
+    for step, (mine, theirs) in enumerate(zip(new, refused, strict=True)):
+        assert mine == theirs, f"step {step} differs"
+
+
+def test_a_gateway_that_answers_again_ends_the_outage(app):
+    from backoffice.sms.health import GatewayHealth
+
+    now = [0.0]
+    health = GatewayHealth(clock=lambda: now[0])
+    health.record("blocked")  # one number's trouble is not an outage
+    assert health.outage(120) is None
+    health.record("unavailable")
+    assert health.outage(120) == "unavailable"
+    now[0] = 121.0
+    assert health.outage(120) is None  # too long ago to say
+    health.record("misconfigured")
+    health.record(None)  # a send went through
+    assert health.outage(120) is None

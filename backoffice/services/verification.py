@@ -25,6 +25,7 @@ from backoffice.extensions import db
 from backoffice.models import JoinSignup, Member, PhoneRecord, PhoneVerification, utcnow
 from backoffice.services.errors import ServiceError
 from backoffice.services.phone_records import count_failure, forgive, wait_seconds
+from backoffice.sms import health as sms_health
 
 log = logging.getLogger(__name__)
 CODE_DIGITS = 6
@@ -207,6 +208,7 @@ def _deliver(claim: _Claim, actor) -> Result:
     except sms.GatewayError as error:
         log.warning("SMS send failed: reason=%s code=%s verification=%s", error.reason,
                     error.code, claim.ref.verification_id)
+        sms_health.record(error.reason)
         claim.charge.refund()
         _give_back(claim)
         _log_otp("otp.send_failed", claim.ref, actor,
@@ -215,6 +217,7 @@ def _deliver(claim: _Claim, actor) -> Result:
     db.session.execute(update(PhoneVerification)
                        .where(PhoneVerification.id == claim.ref.verification_id)
                        .values(provider_sid=sent.provider_sid))
+    sms_health.record(None)
     _log_otp("otp.send", claim.ref, actor, {"send": claim.before["sends"] + 1})
     return Result(True, _l("A code was sent by SMS to the member's mobile."))
 
@@ -261,6 +264,7 @@ def check_code(member: Member, code: str, *, actor=None,
     try:
         right = _matches(verification, code, settle or db.session.flush)
     except sms.GatewayError as error:
+        sms_health.record(error.reason)
         return Result(False, error.message)
     _log_otp("otp.check", ref, actor,
              {"right": right, "check": counted})
@@ -335,14 +339,21 @@ def send_decoy(signup: JoinSignup, *, ip: str = "",
     now = utcnow()
     if signup.phone and (waiting := _must_wait(signup.phone, now)):
         return waiting
+    before = (signup.sends, signup.checks, signup.expires_at)
     if (signup.expires_at is None or signup.expires_at <= now
             or signup.checks >= _config("OTP_MAX_CHECKS")):
         signup.sends, signup.checks = 0, 0  # as a new code would start
         signup.expires_at = now + timedelta(seconds=_config("OTP_TTL_SECONDS"))
     elif refusal := resend_refusal(signup.sends, signup.last_sent_at, now):
         return refusal
-    if ratelimits.charge(_limits(signup.phone, None, ip)) is None:
+    charge = ratelimits.charge(_limits(signup.phone, None, ip))
+    if charge is None:
         return Result(False, sms.REASONS["too_many"])
+    if (reason := sms_health.outage()) is not None:  # as a real send fails, given back
+        charge.refund()
+        signup.sends, signup.checks, signup.expires_at = before
+        (settle or db.session.flush)()
+        return Result(False, sms.REASONS[reason])
     signup.sends += 1
     signup.last_sent_at = now
     (settle or db.session.flush)()
@@ -364,4 +375,6 @@ def check_decoy(signup: JoinSignup, code: str) -> Result:
         .values(checks=JoinSignup.checks + 1).returning(JoinSignup.checks)).scalar()
     if counted is None:
         return Result(False, sms.REASONS["wrong_code_limit"])
+    if sms.gateway().manages_codes and (reason := sms_health.outage()) is not None:
+        return Result(False, sms.REASONS[reason])  # a real check asks the gateway too
     return _wrong(signup.phone, counted, now)
