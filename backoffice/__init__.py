@@ -6,6 +6,7 @@ views, commands. It opens no database connection and writes no file.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from flask import Flask
@@ -33,9 +34,11 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
 def create_app(test_config: dict | None = None) -> Flask:
-    # Tests (and benchmarks) may point the instance folder elsewhere: keys,
-    # checkpoints and manifests are written there.
-    instance_path = (test_config or {}).get("INSTANCE_PATH")
+    # Tests, benchmarks and a second app process on one machine may point the instance
+    # folder elsewhere (BACKOFFICE_INSTANCE_PATH): keys, checkpoints and manifests are
+    # written there, and instance/config.py is read from there.
+    instance_path = (test_config or {}).get("INSTANCE_PATH") or \
+        os.environ.get("BACKOFFICE_INSTANCE_PATH") or None
     app = Flask(__name__, instance_relative_config=True, instance_path=instance_path)
     load_config(app, test_config)
     logs.init_app(app)

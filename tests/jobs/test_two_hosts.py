@@ -1,11 +1,11 @@
-"""Two app hosts that share nothing but PostgreSQL, Redis and the storage (each its own
-instance folder, engine and memory), with a real worker: a photo uploaded through one is
-shown by the other, an import started on one shows its progress on the other, and an
-erasure through one removes the photo for both."""
+"""Two app processes (`backoffice run`) that share nothing but PostgreSQL, Redis and the
+storage (each its own instance folder, environment, secret key and memory), with a real
+worker process: a photo uploaded through one is shown by the other, an import started on
+one shows its progress on the other, and an erasure through one removes the photo for
+both. Driven over HTTP on the loopback, as two browsers would."""
 
 from __future__ import annotations
 
-import io
 import time
 
 import pytest
@@ -13,13 +13,14 @@ from sqlalchemy import select
 
 from backoffice import storage
 from backoffice.extensions import db
-from backoffice.models import Member, StaffUser, Unit
-from backoffice.services import imports, photos
+from backoffice.models import ImportBatch, Member, Unit
+from backoffice.services import photos
 from backoffice.services.units import load_units, read_units_csv
 from tests import factories
-from tests.conftest import POSTGRES_URL, Browser
+from tests.conftest import POSTGRES_URL
 from tests.jobs.test_workers import forms_csv
-from tests.jobs.workers import REDIS_URL, Workers, queue_config, remove_committed, wait_for
+from tests.jobs.workers import REDIS_URL, Workers, queue_config, remove_committed
+from tests.live import AppProcess, Client, environment
 from tests.services.test_photos import jpeg_with_everything
 
 pytestmark = [
@@ -30,11 +31,11 @@ pytestmark = [
 
 @pytest.fixture
 def hosts(make_app, tmp_path):
+    """Committed staff and a member (removed after), two app processes and a worker."""
     config = queue_config() | {"JOB_HEARTBEAT_SECONDS": 0.2}  # a check of 1-2 s shows steps
-    one = make_app(INSTANCE_PATH=str(tmp_path / "host-one"), **config)
-    two = make_app(INSTANCE_PATH=str(tmp_path / "host-two"), **config)
+    setup = make_app(INSTANCE_PATH=str(tmp_path / "test"), **config)
     created = {"batches": [], "jobs": [], "files": []}
-    with one.app_context(), one.test_request_context():
+    with setup.app_context(), setup.test_request_context():
         before = set(db.session.scalars(select(Unit.id)))
         units = load_units(read_units_csv())
         people = {"enroller": factories.staff_with_role("enroller", units["BLK-BILHA"]),
@@ -44,69 +45,78 @@ def hosts(make_app, tmp_path):
         db.session.commit()
         created |= {"units": set(db.session.scalars(select(Unit.id))) - before,
                     "users": [u.id for u in people.values()], "members": [member.id],
-                    "member": member.id, "district_unit": units["DIST-BILASPUR"].id}
-        people = {k: db.session.get(type(v), v.id) for k, v in people.items()}
+                    "member": member.id, "district_unit": units["DIST-BILASPUR"].id,
+                    "logins": {k: u.email for k, u in people.items()}}
+    shared = config | {"DATABASE_URL": POSTGRES_URL, "RATELIMIT_STORAGE_URL": REDIS_URL}
+    started = []
     workers = Workers(config, tmp_path, count=1)
     try:
-        yield one, two, people, created
+        for name in ("host-one", "host-two"):
+            started.append(AppProcess(environment(tmp_path, name, **shared),
+                                      tmp_path / f"{name}.log"))
+        yield setup, started, created
     finally:
+        for process in started:
+            process.stop()
         workers.stop()
-        with one.app_context():
+        with setup.app_context():
+            created["batches"] += db.session.scalars(select(ImportBatch.id).where(
+                ImportBatch.unit_id == created["district_unit"])).all()
+            created["files"] += db.session.scalars(select(ImportBatch.stored_path).where(
+                ImportBatch.id.in_(created["batches"]))).all()
             remove_committed(created)
 
 
-def as_user(app, user) -> Browser:
-    b = Browser(app, user)
-    b.client.set_cookie("lang", "en")
-    return b
-
-
-def test_photo_import_progress_and_erasure_across_two_hosts(hosts):
-    one, two, people, created = hosts
+def test_photo_import_progress_and_erasure_across_two_app_processes(hosts):
+    setup, (one, two), created = hosts
+    assert one.url != two.url
     member_id = created["member"]
     photo_url = f"/admin/members/photo/file/?id={member_id}"
 
-    # A photo uploaded through host one is shown by host two.
-    enroller = as_user(one, people["enroller"])
-    verify = f"/admin/members/verify/?id={member_id}"
-    enroller.client.post(f"/admin/members/photo/?id={member_id}", data={
-        "csrf_token": enroller.csrf_token(verify),
-        "photo": (io.BytesIO(jpeg_with_everything()), "photo.jpg")},
-        content_type="multipart/form-data")
-    with one.app_context():
-        reference = db.session.get(Member, member_id).photo_path
-        assert reference
-        created["files"].append(photos.stored_name(reference))
-    shown = as_user(two, people["district"]).get(photo_url)
-    assert shown.status_code == 200 and shown.data.startswith(b"\xff\xd8")
+    def logged_in(host, who: str) -> Client:
+        client = Client(host.url)
+        client.log_in(created["logins"][who], factories.PASSWORD)
+        return client
 
-    # An import started on host one shows its progress on host two.
-    head_one, head_two = as_user(one, people["district"]), as_user(two, people["district"])
-    with one.app_context(), one.test_request_context():  # the upload (a 2 MB file) itself
-        batch = imports.upload(db.session.get(StaffUser, people["district"].id),
-                               db.session.get(Unit, created["district_unit"]),
-                               forms_csv(20_000), "forms.csv", "701-760")
-        db.session.commit()
-        batch_id = batch.id
-        created["batches"].append(batch_id)
-        created["files"].append(batch.stored_path)
+    # A photo uploaded through host one is shown by host two.
+    enroller = logged_in(one, "enroller")
+    verify = f"/admin/members/verify/?id={member_id}"
+    enroller.post(f"/admin/members/photo/?id={member_id}", {}, token_from=verify,
+                  files={"photo": ("photo.jpg", jpeg_with_everything())})
+    with setup.app_context():
+        reference = db.session.get(Member, member_id).photo_path
+        assert reference, one.logs()
+        created["files"].append(photos.stored_name(reference))
+    head_one, head_two = logged_in(one, "district"), logged_in(two, "district")
+    shown = head_two.get(photo_url)
+    assert shown.status == 200 and shown.body.startswith(b"\xff\xd8"), two.logs()
+
+    # An import uploaded and started on host one shows its progress on host two.
+    uploaded = head_one.post("/admin/imports/", {
+        "unit_id": created["district_unit"], "receipt_books": "701-760"},
+        token_from="/admin/imports/", files={"file": ("forms.csv", forms_csv(20_000))})
+    assert "/admin/imports/batch/?id=" in uploaded.url, uploaded.text[:2000]
+    batch_id = int(uploaded.url.rsplit("=", 1)[1])
     page = f"/admin/imports/batch/?id={batch_id}"
     head_one.post(f"/admin/imports/run/?id={batch_id}", {"step": "check"}, token_from=page)
     seen, deadline = [], time.monotonic() + 120
     while time.monotonic() < deadline:
-        progress = head_two.get(f"/admin/imports/progress/?id={batch_id}").get_json()
+        progress = head_two.get(f"/admin/imports/progress/?id={batch_id}").json()
         seen.append((progress["status"], progress["processed"]))
         if progress["status"] == "checked":
             break
         time.sleep(0.3)
     assert seen[-1] == ("checked", 20_000), seen[-5:]
     assert any(status == "checking" and 0 < done < 20_000 for status, done in seen), seen
+    assert "20000" in head_two.get(page).text.replace(",", "")  # the batch page, too
 
     # Erasure through host two removes the photo for host one too.
     erase = f"/admin/members/erase/?id={member_id}"
-    head_two.post(erase, {"reason": "asked at the office", "confirm": "y"}, token_from=erase)
-    with two.app_context():
-        wait_for(lambda: db.session.get(Member, member_id).erased_at is not None, 5, "erasure")
+    erased = head_two.post(erase, {"reason": "asked at the office", "confirm": "y"},
+                           token_from=erase)
+    assert erased.status == 200, two.logs()
+    with setup.app_context():
+        assert db.session.get(Member, member_id).erased_at is not None
         assert not storage.exists(photos.stored_name(reference))
-    assert head_one.get(photo_url).status_code == 404
-    assert as_user(two, people["district"]).get(photo_url).status_code == 404
+    assert head_one.get(photo_url).status == 404
+    assert head_two.get(photo_url).status == 404
