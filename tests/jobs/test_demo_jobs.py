@@ -1,0 +1,114 @@
+"""`make demo` without Redis: the app process runs jobs in its own threads, and its
+pages still show an import's progress while it runs and offer a roll file once made.
+The demo as it is set up (`backoffice db upgrade`, `backoffice demo`, `backoffice run`
+on SQLite, no job settings), in a process of its own, driven over HTTP."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import re
+import time
+from datetime import date, timedelta
+
+import pyotp
+import pytest
+from sqlalchemy import select
+
+from backoffice import create_app
+from backoffice.extensions import db
+from backoffice.models import StaffUser, Unit
+from backoffice.services import rolls
+from tests.conftest import base_config
+from tests.jobs.test_workers import forms_csv
+from tests.live import AppProcess, Client, command, environment
+
+pytestmark = [
+    pytest.mark.slow,
+    # The demo runs on its own SQLite file whatever the suite's database: the
+    # PostgreSQL pass of .ci/run would only repeat the same run.
+    pytest.mark.skipif(bool(os.environ.get("BACKOFFICE_TEST_DATABASE_URL")),
+                       reason="the demo runs in the SQLite pass"),
+]
+PASSWORD = "demo-pass-2026"  # the demo's own (config/defaults.py)
+DISTRICT = "district.bilaspur@demo.sadasya.in"
+OFFICER = "ro.bilaspur@demo.sadasya.in"
+ROWS = 20_000
+
+
+@pytest.fixture
+def demo(tmp_path):
+    """The demo's database and logins, a published roll, and the app serving them."""
+    url = f"sqlite:///{tmp_path}/demo.sqlite3"
+    env = environment(tmp_path, "demo", DATABASE_URL=url)
+    command(env, "db", "upgrade")
+    command(env, "demo", "--members", "300")
+    helper = create_app(base_config(url, tmp_path / "test") | {"INSTANCE_PATH": str(
+        tmp_path / "test")})
+    with helper.app_context(), helper.test_request_context():
+        officer = db.session.scalar(select(StaffUser).where(StaffUser.email == OFFICER))
+        district = db.session.scalar(select(Unit).where(Unit.code == "DIST-BILASPUR"))
+        roll = rolls.create(officer, district, date.today() + timedelta(days=30), "सम्मेलन")
+        rolls.freeze(officer, roll.id)
+        rolls.publish(officer, roll.id, date.today() + timedelta(days=30))
+        db.session.commit()
+        facts = {"roll": roll.id, "district": district.id, "secret": officer.totp_secret}
+        db.engine.dispose()
+    app = AppProcess(env, tmp_path / "demo.log")
+    try:
+        yield app, facts
+    finally:
+        app.stop()
+
+
+def test_demo_imports_and_roll_files_show_progress_without_redis(demo):
+    app, facts = demo
+
+    # An import: uploaded through the page, checked and committed with visible progress.
+    head = Client(app.url)
+    head.log_in(DISTRICT, PASSWORD)
+    uploaded = head.post("/admin/imports/", {
+        "unit_id": facts["district"], "receipt_books": "701-760"},
+        token_from="/admin/imports/", files={"file": ("forms.csv", forms_csv(ROWS))})
+    assert "/admin/imports/batch/?id=" in uploaded.url, uploaded.text[:2000]
+    batch_id = int(uploaded.url.rsplit("=", 1)[1])
+    page = f"/admin/imports/batch/?id={batch_id}"
+    for step, busy, end in (("check", "checking", "checked"),
+                            ("commit", "committing", "committed")):
+        head.post(f"/admin/imports/run/?id={batch_id}", {"step": step}, token_from=page)
+        seen, shown, deadline = [], [], time.monotonic() + 240
+        while time.monotonic() < deadline:
+            progress = head.get(f"/admin/imports/progress/?id={batch_id}").json()
+            seen.append((progress["status"], progress["processed"]))
+            if progress["status"] != busy:
+                break
+            status = re.search(r'id="status">([^<]+)<', head.get(page).text)
+            shown.append(status.group(1) if status else None)
+            time.sleep(0.1)
+        assert seen[-1] == (end, ROWS), (seen[-5:], app.logs())
+        assert any(status == busy and 0 < done < ROWS for status, done in seen), seen
+        assert busy in shown, shown  # the batch page itself, while the job ran
+    finished = head.get(page).text
+    box = re.search(r'<div id="progress".*?</div>', finished, re.S).group(0)
+    assert 'id="status">committed<' in box and "Committed: 20,000" in box, box
+
+    # A roll file: asked for on the roll's page, prepared by a thread, then offered.
+    officer = Client(app.url)
+    officer.log_in(OFFICER, PASSWORD, code=pyotp.TOTP(facts["secret"]).now)
+    details = f"/admin/rolls/details/?id={facts['roll']}"
+    asked = officer.get(f"/admin/rolls/download/?id={facts['roll']}&format=csv")
+    assert asked.status == 200 and details in asked.url
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        offered = re.search(r"/admin/rolls/file/\?job=(\d+)", officer.get(details).text)
+        if offered:
+            break
+        time.sleep(0.2)
+    assert offered, app.logs()
+    status = officer.get(f"/admin/rolls/file/status/?job={offered.group(1)}").json()
+    assert status["state"] == "done" and status["ready"]
+    answer = officer.get(offered.group(0))
+    assert answer.status == 200 and "attachment" in answer.headers["Content-Disposition"]
+    rows = list(csv.reader(io.StringIO(answer.body.decode("utf-8-sig"))))
+    assert len(rows) > 1  # a heading and the roll's members
