@@ -27,6 +27,11 @@ from backoffice.services.import_files import FIELD_LABELS
 from backoffice.uploads import accepts_file
 from backoffice.views.base import AdminForm, SecureView, choices, form_id, id_or_404
 
+#: a batch's status as its pages show it (the codes stay in the data and the JSON)
+STATUS_LABELS = {"uploaded": _l("Uploaded"), "checking": _l("Being checked"),
+                 "checked": _l("Checked"), "committing": _l("Being committed"),
+                 "committed": _l("Members added"), "failed": _l("Failed")}
+
 
 class UploadForm(AdminForm):
     unit_id = SelectField(_l("Block or district"), coerce=form_id)
@@ -75,7 +80,8 @@ class ImportView(SecureView):
                 return redirect(url_for(".batch", id=batch.id))
         batches = db.session.scalars(self._batches().order_by(ImportBatch.id.desc())
                                      .limit(50)).all()
-        return self.render("admin/imports.html", form=form, batches=batches)
+        return self.render("admin/imports.html", form=form, batches=batches,
+                           status_labels=STATUS_LABELS)
 
     @expose("/batch/", methods=["GET", "POST"])
     def batch(self):
@@ -94,7 +100,8 @@ class ImportView(SecureView):
             return redirect(url_for(".batch", id=batch.id))
         return self.render("admin/import_batch.html", batch=batch, headings=headings,
                            mapping=json.loads(batch.mapping), labels=FIELD_LABELS,
-                           progress=import_jobs.progress_of(batch))
+                           progress=import_jobs.progress_of(batch),
+                           status_labels=STATUS_LABELS)
 
     @expose("/run/", methods=["POST"])
     def run(self):

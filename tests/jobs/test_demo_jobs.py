@@ -83,7 +83,7 @@ def test_demo_imports_and_roll_files_show_progress_without_redis(demo):
             seen.append((progress["status"], progress["processed"]))
             if progress["status"] != busy:
                 break
-            status = re.search(r'id="status">([^<]+)<', head.get(page).text)
+            status = re.search(r'data-status="([a-z]+)"', head.get(page).text)
             shown.append(status.group(1) if status else None)
             time.sleep(0.1)
         assert seen[-1] == (end, ROWS), (seen[-5:], app.logs())
@@ -91,7 +91,8 @@ def test_demo_imports_and_roll_files_show_progress_without_redis(demo):
         assert busy in shown, shown  # the batch page itself, while the job ran
     finished = head.get(page).text
     box = re.search(r'<div id="progress".*?</div>', finished, re.S).group(0)
-    assert 'id="status">committed<' in box and "Committed: 20,000" in box, box
+    assert 'data-status="committed">Members added<' in box, box
+    assert "Committed: 20,000" in box, box
 
     # A roll file: asked for on the roll's page, prepared by a thread, then offered.
     officer = Client(app.url)

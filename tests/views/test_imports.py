@@ -115,3 +115,18 @@ def test_every_other_form_takes_a_small_body_only(app, browser):
     response = b.post("/login", {"login": "x" * 1_200_000, "password": "y"})
     assert response.status_code == 413
     assert "too large" in response.get_data(as_text=True)
+
+
+def test_a_batch_status_is_shown_in_the_reader_language(app, browser, staff, units):
+    """The list and the batch page name the status in words, in Hindi or English,
+    never the stored code."""
+    upload(browser(staff["district"]), units, csv_bytes([GOOD]))
+    batch = db.session.scalar(select(ImportBatch))
+    page = f"/admin/imports/batch/?id={batch.id}"
+    hindi, english = browser(staff["district"], lang="hi"), browser(staff["district"])
+    for shown, words in ((hindi, "अपलोड हो गई"), (english, "Uploaded")):
+        for url in (page, "/admin/imports/"):
+            text = shown.get(url).get_data(as_text=True)
+            assert words in text and ">uploaded<" not in text, url
+    english.post(f"/admin/imports/run/?id={batch.id}", {"step": "check"}, token_from=page)
+    assert 'data-status="checked">जाँच पूरी<' in hindi.get(page).get_data(as_text=True)
