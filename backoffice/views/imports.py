@@ -106,7 +106,7 @@ class ImportView(SecureView):
     @expose("/run/", methods=["POST"])
     def run(self):
         batch = self._batch()
-        step = request.form.get("step")
+        batch_id, step = batch.id, request.form.get("step")
         # A conditional move of the batch, committed with its job: a double click or a
         # second host gets "not possible now", never a second commit.
         job = import_jobs.submit(current_user, batch, step) if step in import_jobs.STEPS \
@@ -115,9 +115,12 @@ class ImportView(SecureView):
             db.session.rollback()
             flash(_("This step is not possible now."), "error")
         else:
+            job_id = job.id
             db.session.commit()
-            jobs.dispatch(job)
-        return redirect(url_for(".batch", id=batch.id))
+            # Nothing read after this: on SQLite a read here would begin this writing
+            # request's next transaction, which waits for the job's (docs/sqlite.md).
+            jobs.dispatch(job_id)
+        return redirect(url_for(".batch", id=batch_id))
 
     @expose("/progress/")
     def progress(self):
