@@ -156,6 +156,10 @@ JOB_MAINTENANCE_SECONDS = 30  # workers reap, redeliver and purge this often
 IMPORT_FILE_RETENTION_DAYS = 30
 # Files jobs wrote for download (roll files, large exports) are deleted after this.
 EXPORT_RETENTION_HOURS = 48
+# A list export of more rows than this (the search and filters applied, as the list's
+# bounded count sees them) is made by a job; smaller ones are sent at once. At most the
+# lists' count bound (10,000), which the count never passes (docs/jobs.md).
+EXPORT_JOB_ROWS = 5000
 
 # The drive: the state aims to finish by DRIVE_AIM; the party's deadline is DRIVE_DEADLINE.
 DRIVE_AIM = "2027-02-28"

@@ -13,8 +13,8 @@
   a worker killed half-way leaves nothing of it; a running job whose heartbeat
   stops is reaped (failed, its subject handed back) by ``maintain()``.
 
-Runners live beside this module (jobs/imports.py, jobs/rolls.py); the rules they
-run stay in services.
+Runners live beside this module (jobs/imports.py, jobs/rolls.py, jobs/exports.py);
+the rules they run stay in services.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from flask import current_app
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import insert, select
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import IntegrityError
 
 from backoffice.extensions import db
@@ -90,7 +91,9 @@ def dispatch(job: Job | int) -> None:
     the number of deliveries."""
     from backoffice.jobs import queue
 
-    queue.deliver(job if isinstance(job, int) else job.id)
+    # The id without loading the (expired) row: the caller's session opens no
+    # transaction that the job's own session would run inside.
+    queue.deliver(job if isinstance(job, int) else sa_inspect(job).identity[0])
 
 
 def latest(subject: str) -> Job | None:
@@ -145,7 +148,7 @@ def maintain() -> dict:
 
 def _load_runners() -> None:
     """Import the runner modules (they register themselves)."""
-    from backoffice.jobs import imports, rolls  # noqa: F401
+    from backoffice.jobs import exports, imports, rolls  # noqa: F401
 
 
 def config(name: str):

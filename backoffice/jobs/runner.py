@@ -15,7 +15,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from flask import Flask, current_app
+from flask import Flask, current_app, g
 from sqlalchemy import select, update
 
 from backoffice import jobs
@@ -90,7 +90,18 @@ def _shared() -> bool:
 
 
 def run(job_id: int) -> str:
-    """Run one delivered job in the current app context; says what happened."""
+    """Run one delivered job; says what happened. It runs in its own app context: an
+    empty session and a fresh ``g``, whatever context calls it (a worker's lives as
+    long as the worker), so nothing a job caches there (a user's roles, unit names in
+    their language) decides the next job."""
+    app = current_app._get_current_object()
+    writes = g.get("database_writes", False)  # run inline by a writing request: its way
+    with app.app_context(), app.test_request_context():
+        g.database_writes = writes  # (SQLite's BEGIN IMMEDIATE, docs/sqlite.md)
+        return _run(job_id)
+
+
+def _run(job_id: int) -> str:
     jobs._load_runners()
     token = _token()
     now = utcnow()

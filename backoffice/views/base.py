@@ -241,21 +241,22 @@ class ScopedModelView(SecureMixin, ModelView):
         return safe_cell(super().get_export_value(model, name))
 
     def export_rows(self):
-        """Every row in scope that the list's search, filters and sort select, streamed
-        in batches of export_batch: neither the rows nor the file are ever held whole.
+        """The list's bounded count (at most count_bound + 1), and every row in scope
+        that the list's search, filters and sort select, streamed in batches of
+        export_batch: neither the rows nor the file are ever held whole.
 
         The rows are plain result rows of the columns the export reads, not model
         objects: the formatters read attributes, which rows have, and a million
         rows load several times faster so."""
         view_args = self._get_list_extra_args()
         sort = self._get_column_by_idx(view_args.sort)
-        _count, query = super().get_list(0, sort[0] if sort else None, view_args.sort_desc,
+        count, query = super().get_list(0, sort[0] if sort else None, view_args.sort_desc,
                                          view_args.search, view_args.filters, execute=False,
                                          page_size=0)
         columns = self._read_columns()
         if columns:
             query = query.with_entities(*columns)
-        return query.yield_per(self.export_batch)
+        return count, query.yield_per(self.export_batch)
 
     def export_cells(self, row) -> list:
         """One exported row's cells, as get_export_value gives them (the export

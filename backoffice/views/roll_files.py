@@ -58,9 +58,9 @@ class RollFilesMixin:
         jobs.dispatch(job)
         if queue.mode() == "inline":  # tests: the job ran in this request (or another's)
             g.database_writes = False  # only reads from here: no write lock per look
-            job = _wait(job.id)
+            job = wait_inline(job.id)
         if jobs.status(job)["ready"]:
-            return self._send(job)
+            return send_job_file(job)
         if job.state == "failed":
             flash(jobs.error_text(job), "error")
         else:
@@ -70,7 +70,7 @@ class RollFilesMixin:
 
     @expose("/file/")
     def file(self):
-        return self._send(self._job())
+        return send_job_file(self._job())
 
     @expose("/file/status/")
     def file_status(self):
@@ -86,19 +86,6 @@ class RollFilesMixin:
             abort(404)
         return job
 
-    def _send(self, job: Job):
-        result = jobs.result_of(job)
-        if not jobs.status(job)["ready"] or not storage.exists(result["file"]):
-            abort(404)  # not ready, or past its retention
-        response = Response(stream_with_context(storage.chunks(result["file"])),
-                            mimetype=result["media_type"])
-        response.headers["Content-Disposition"] = f"attachment; filename={result['filename']}"
-        response.headers["Content-Length"] = str(storage.size(result["file"]))
-        if result.get("manifest"):
-            response.headers["X-Sadasya-Manifest"] = base64.b64encode(
-                json.dumps(result["manifest"]).encode()).decode()
-        return response
-
     @expose("/manifest/")
     def manifest(self):
         roll = self._roll()
@@ -110,7 +97,24 @@ class RollFilesMixin:
             "Content-Disposition": f"attachment; filename=roll-{roll.id}-{seq}.json"})
 
 
-def _wait(job_id: int) -> Job:
+def send_job_file(job: Job):
+    """A finished job's file from storage (the caller has checked it is the user's)."""
+    result = jobs.result_of(job)
+    if not jobs.status(job)["ready"] or not storage.exists(result["file"]):
+        abort(404)  # not ready, or past its retention
+    response = Response(stream_with_context(storage.chunks(result["file"])),
+                        mimetype=result["media_type"])
+    response.headers["Content-Disposition"] = f"attachment; filename={result['filename']}"
+    response.headers["Content-Length"] = str(storage.size(result["file"]))
+    if result.get("manifest"):
+        response.headers["X-Sadasya-Manifest"] = base64.b64encode(
+            json.dumps(result["manifest"]).encode()).decode()
+    return response
+
+
+def wait_inline(job_id: int) -> Job:
+    """Tests (JOBS_QUEUE = "inline"): the job as it ends, run in this request or, when
+    another request's is under way, there."""
     import time
 
     deadline = time.monotonic() + INLINE_WAIT_SECONDS
