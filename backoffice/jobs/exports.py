@@ -22,9 +22,11 @@ import tempfile
 from flask import current_app, g, request
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
 
 from backoffice import audit, jobs, storage
 from backoffice.auth.scoping import has_permission
+from backoffice.extensions import db
 from backoffice.i18n import current_language
 from backoffice.models import Job
 from backoffice.services.errors import NotFound
@@ -70,6 +72,13 @@ def _as_user(actor, query: str, language: str, address: str):
             g._login_user = before
 
 
+def _counted(rows) -> int:
+    """The exact number of rows (the list's count stops at its bound): one index scan,
+    small beside writing them, for the page's "rows written / rows in all"."""
+    inner = rows.order_by(None).subquery()
+    return db.session.scalar(select(func.count()).select_from(inner))
+
+
 @jobs.define(KIND)
 def export(context, view: str, query: str, filename: str, language: str = "hi",
            address: str = "") -> dict:
@@ -82,7 +91,7 @@ def export(context, view: str, query: str, filename: str, language: str = "hi",
         if not (has_permission(actor, admin_view.permission) and admin_view.can_export):
             raise NotFound(REFUSED)
         count, rows = admin_view.export_rows()
-        context.set_total(count if count <= admin_view.count_bound else None)
+        context.set_total(count if count <= admin_view.count_bound else _counted(rows))
         handle = tempfile.NamedTemporaryFile(prefix="export-", suffix=".csv", delete=False)
         try:
             with handle:

@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from backoffice.extensions import db
 from backoffice.jobs import queue, runner, worker
 from backoffice.models import AuditEvent, Job, RoleAssignment, StaffUser
+from backoffice.views.base import BoundedCountQuery, ScopedModelView
 from tests import factories
 
 
@@ -167,3 +168,16 @@ def test_a_small_export_is_still_sent_at_once(app, browser, staff, members, held
     answer = browser(staff["district"]).get("/admin/members/export/csv/")
     assert answer.status_code == 200 and len(_rows(answer.get_data())) == 1 + 5
     assert held == [] and len(_exports(staff["district"])) == 1
+
+
+def test_a_job_past_the_lists_count_bound_knows_its_total(app, browser, staff, members,
+                                                          big, held, monkeypatch):
+    """The list stops counting at its bound; the job counts the rows it will write, so
+    its page shows "written / in all"."""
+    monkeypatch.setattr(BoundedCountQuery, "bound", 2)
+    monkeypatch.setattr(ScopedModelView, "count_bound", 2)
+    district = browser(staff["district"])
+    district.get("/admin/members/export/csv/")
+    assert runner.run(held[0]) == "done"
+    status = district.get(f"/admin/members/exports/status/?job={held[0]}").get_json()
+    assert (status["progress"], status["total"]) == (5, 5)
