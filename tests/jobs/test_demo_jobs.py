@@ -5,20 +5,20 @@ on SQLite, no job settings), in a process of its own, driven over HTTP."""
 
 from __future__ import annotations
 
-import csv
 import io
 import os
 import re
 import time
+import zipfile
 from datetime import date, timedelta
 
 import pyotp
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from backoffice import create_app
 from backoffice.extensions import db
-from backoffice.models import StaffUser, Unit
+from backoffice.models import Member, StaffUser, Unit
 from backoffice.services import rolls
 from tests.conftest import base_config
 from tests.jobs.test_workers import forms_csv
@@ -39,31 +39,44 @@ ROWS = 20_000
 
 @pytest.fixture
 def demo(tmp_path):
-    """The demo's database and logins, a published roll, and the app serving them."""
+    """The demo's database and logins, served by `backoffice run` in a process of its own;
+    and an app in the test to set up a roll (as a returning officer would)."""
     url = f"sqlite:///{tmp_path}/demo.sqlite3"
     env = environment(tmp_path, "demo", DATABASE_URL=url)
     command(env, "db", "upgrade")
     command(env, "demo", "--members", "300")
     helper = create_app(base_config(url, tmp_path / "test") | {"INSTANCE_PATH": str(
         tmp_path / "test")})
+    with helper.app_context():
+        district = db.session.scalar(select(Unit.id).where(Unit.code == "DIST-BILASPUR"))
+        secret = db.session.scalar(select(StaffUser.totp_secret).where(
+            StaffUser.email == OFFICER))
+    app = AppProcess(env, tmp_path / "demo.log")
+    try:
+        yield app, helper, {"district": district, "secret": secret}
+    finally:
+        app.stop()
+        with helper.app_context():
+            db.engine.dispose()
+
+
+def published_roll(helper, batch_id: int) -> int:
+    """The imported paper forms approved, and a roll of the district published."""
     with helper.app_context(), helper.test_request_context():
+        # Test scaffolding, not an approval: 20,000 through the approval screen is no test.
+        db.session.execute(update(Member).where(Member.import_batch_id == batch_id)
+                           .values(status="approved"), execution_options={"audited": True})
         officer = db.session.scalar(select(StaffUser).where(StaffUser.email == OFFICER))
         district = db.session.scalar(select(Unit).where(Unit.code == "DIST-BILASPUR"))
         roll = rolls.create(officer, district, date.today() + timedelta(days=30), "सम्मेलन")
         rolls.freeze(officer, roll.id)
         rolls.publish(officer, roll.id, date.today() + timedelta(days=30))
         db.session.commit()
-        facts = {"roll": roll.id, "district": district.id, "secret": officer.totp_secret}
-        db.engine.dispose()
-    app = AppProcess(env, tmp_path / "demo.log")
-    try:
-        yield app, facts
-    finally:
-        app.stop()
+        return roll.id
 
 
 def test_demo_imports_and_roll_files_show_progress_without_redis(demo):
-    app, facts = demo
+    app, helper, facts = demo
 
     # An import: uploaded through the page, checked and committed with visible progress.
     head = Client(app.url)
@@ -94,22 +107,30 @@ def test_demo_imports_and_roll_files_show_progress_without_redis(demo):
     assert 'data-status="committed">Members added<' in box, box
     assert "Committed: 20,000" in box, box
 
-    # A roll file: asked for on the roll's page, prepared by a thread, then offered.
+    # A roll file (the ZIP of booth PDFs): asked for on the roll's page, prepared by a
+    # thread while the page shows how far it got, then offered.
+    roll_id = published_roll(helper, batch_id)
     officer = Client(app.url)
     officer.log_in(OFFICER, PASSWORD, code=pyotp.TOTP(facts["secret"]).now)
-    details = f"/admin/rolls/details/?id={facts['roll']}"
-    asked = officer.get(f"/admin/rolls/download/?id={facts['roll']}&format=csv")
+    details = f"/admin/rolls/details/?id={roll_id}"
+    asked = officer.get(f"/admin/rolls/download/?id={roll_id}&format=pdf-zip")
     assert asked.status == 200 and details in asked.url
-    deadline = time.monotonic() + 120
+    shown, deadline = [], time.monotonic() + 240
     while time.monotonic() < deadline:
-        offered = re.search(r"/admin/rolls/file/\?job=(\d+)", officer.get(details).text)
-        if offered:
+        text = officer.get(details).text
+        if offered := re.search(r"/admin/rolls/file/\?job=(\d+)", text):
             break
-        time.sleep(0.2)
+        shown += [int(done.replace(",", "")) for done in
+                  re.findall(r"Being prepared: ([\d,]+)", text)]
+        time.sleep(0.1)
     assert offered, app.logs()
     status = officer.get(f"/admin/rolls/file/status/?job={offered.group(1)}").json()
-    assert status["state"] == "done" and status["ready"]
+    entries = status["total"]
+    assert status["state"] == "done" and status["ready"] and entries > ROWS, status
+    assert any(0 < done < entries for done in shown), shown
     answer = officer.get(offered.group(0))
     assert answer.status == 200 and "attachment" in answer.headers["Content-Disposition"]
-    rows = list(csv.reader(io.StringIO(answer.body.decode("utf-8-sig"))))
-    assert len(rows) > 1  # a heading and the roll's members
+    with zipfile.ZipFile(io.BytesIO(answer.body)) as booths:  # a PDF per booth
+        names = booths.namelist()
+        assert names and all(name.endswith(".pdf") for name in names), names
+        assert booths.read(names[0]).startswith(b"%PDF")
