@@ -19,6 +19,7 @@ import hashlib
 import io
 import json
 import tempfile
+from urllib.parse import unquote_plus
 
 from flask import abort, current_app, flash, g, jsonify, redirect, request, send_file, url_for
 from flask_admin import expose
@@ -112,7 +113,7 @@ class AuditedExportMixin:
             Job.kind == export_jobs.KIND, Job.subject == export_jobs.subject(self.endpoint),
             Job.created_by_id == current_user.id).order_by(Job.id.desc()).limit(10))
         return self.render(self.exports_template, export_jobs=[
-            (job, jobs.status(job), json.loads(job.args).get("query", ""))
+            (job, jobs.status(job), unquote_plus(json.loads(job.args).get("query", "")))
             for job in recent], list_url=self.get_url(".index_view"))
 
     @expose("/exports/file/")

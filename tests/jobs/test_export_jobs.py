@@ -95,16 +95,18 @@ def test_the_job_takes_the_lists_search_filters_and_sort(app, browser, staff, me
                                                          units, big):
     with app.test_request_context():
         for n in range(4):
-            factories.member(units["BLK-MASTURI"], full_name=f"Self {n}", channel="self")
+            factories.member(units["BLK-MASTURI"], full_name=f"सरिता {n}", channel="self")
+        factories.member(units["BLK-BILHA"], full_name="सरिता पेपर")  # recorded on paper
     db.session.commit()
     district = browser(staff["district"])
-    answer = district.get("/admin/members/export/csv/?flt0_1=self&sort=0")
+    answer = district.get("/admin/members/export/csv/?flt0_1=self&sort=0&search=सरिता")
     assert answer.status_code == 200  # tests run the job at once, then send its file
     assert db.session.scalar(select(func.count()).select_from(Job).where(
         Job.kind == "list.export")) == 1
     rows = _rows(answer.get_data())[1:]
-    assert [row[1] for row in rows] == ["'=Masturi()", "Self 0", "Self 1", "Self 2", "Self 3"]
+    assert [row[1] for row in rows] == [f"सरिता {n}" for n in range(4)]
     assert [row[0] for row in rows] == sorted(row[0] for row in rows)
+    assert "search=सरिता" in district.get("/admin/members/exports/").get_data(as_text=True)
 
 
 def test_an_export_job_is_its_owners_only(app, browser, staff, members, big, held):
