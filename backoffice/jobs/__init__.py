@@ -109,7 +109,8 @@ def status(job: Job | None) -> dict | None:
 
     live = running.live_progress(job.id)
     return {"id": job.id, "kind": job.kind, "state": job.state,
-            "progress": live if live is not None else job.progress, "total": job.total,
+            "progress": live if live is not None else job.progress,
+            "total": job.total if job.total is not None else running.live_total(job.id),
             "error": error_text(job),
             "ready": job.state == "done" and "file" in result_of(job) and
             not result_of(job).get("following")}

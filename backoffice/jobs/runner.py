@@ -33,6 +33,11 @@ def live_progress(job_id: int) -> int | None:
     return _live.get(job_id)
 
 
+def live_total(job_id: int) -> int | None:
+    """The rows a job of this process expects (on SQLite no heartbeat writes it)."""
+    return _totals.get(job_id)
+
+
 def _token() -> str:
     return f"{TOKEN}:{threading.get_ident() % 100000}"
 

@@ -120,14 +120,14 @@ def test_demo_imports_and_roll_files_show_progress_without_redis(demo):
         text = officer.get(details).text
         if offered := re.search(r"/admin/rolls/file/\?job=(\d+)", text):
             break
-        shown += [int(done.replace(",", "")) for done in
-                  re.findall(r"Being prepared: ([\d,]+)", text)]
+        shown += [(int(done.replace(",", "")), total) for done, total in
+                  re.findall(r"Being prepared: ([\d,]+)(?: / ([\d,]+))?", text)]
         time.sleep(0.1)
     assert offered, app.logs()
     status = officer.get(f"/admin/rolls/file/status/?job={offered.group(1)}").json()
     entries = status["total"]
     assert status["state"] == "done" and status["ready"] and entries > ROWS, status
-    assert any(0 < done < entries for done in shown), shown
+    assert any(0 < done < entries and total == f"{entries:,}" for done, total in shown), shown
     answer = officer.get(offered.group(0))
     assert answer.status == 200 and "attachment" in answer.headers["Content-Disposition"]
     with zipfile.ZipFile(io.BytesIO(answer.body)) as booths:  # a PDF per booth
