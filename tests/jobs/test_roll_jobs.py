@@ -73,7 +73,8 @@ def test_a_roll_file_is_prepared_then_offered_with_its_manifest(app, browser, st
 def test_a_roll_file_is_its_owners_only(app, browser, staff, units, roll):
     ro = browser(staff["ro"])
     assert ro.get(f"/admin/rolls/download/?id={roll.id}&format=xlsx").status_code == 200
-    job = db.session.scalars(select(Job).where(Job.kind == "roll.export")).one()
+    job = db.session.scalars(select(Job).where(  # tests that commit leave jobs of others
+        Job.kind == "roll.export", Job.created_by_id == staff["ro"].id)).one()
     for who in ("district", "state", "bilha"):
         assert browser(staff[who]).get(f"/admin/rolls/file/?job={job.id}").status_code in (
             403, 404), who
@@ -89,13 +90,14 @@ def test_a_failed_roll_file_says_why_in_hindi(app, browser, staff, roll, held):
     page = ro.get(f"/admin/rolls/details/?id={roll.id}").get_data(as_text=True)
     assert "बूथ-वार PDF की ZIP" in page
     assert db.session.scalar(select(func.count()).select_from(AuditEvent).where(
-        AuditEvent.action == "roll.export")) == 0
+        AuditEvent.action == "roll.export", AuditEvent.entity_id == roll.id)) == 0
 
 
 def test_roll_files_leave_storage_after_their_retention(app, browser, staff, roll):
     ro = browser(staff["ro"])
     ro.get(f"/admin/rolls/download/?id={roll.id}&format=csv")
-    job = db.session.scalars(select(Job).where(Job.kind == "roll.export")).one()
+    job = db.session.scalars(select(Job).where(
+        Job.kind == "roll.export", Job.created_by_id == staff["ro"].id)).one()
     name = json.loads(job.result)["file"]
     assert storage.exists(name)
     db.session.execute(update(Job).where(Job.id == job.id).values(
