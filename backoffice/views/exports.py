@@ -34,8 +34,7 @@ from backoffice.jobs import exports as export_jobs
 from backoffice.jobs import queue
 from backoffice.models import Job
 from backoffice.services.exports import SafeCsvWriter
-from backoffice.views.base import parse_id
-from backoffice.views.roll_files import send_job_file, wait_inline
+from backoffice.views.roll_files import own_job_or_404, send_job_file, wait_inline
 
 SPOOL_BYTES = 4 * 1024 * 1024
 PROGRESS_EVERY = 1000
@@ -126,10 +125,6 @@ class AuditedExportMixin:
 
     def _export_job_of_user(self) -> Job:
         """The user's own export job of this list; anyone else's looks missing."""
-        key = parse_id(request.args.get("job", ""))
-        job = db.session.get(Job, key) if key else None
-        if (job is None or job.kind != export_jobs.KIND
-                or job.subject != export_jobs.subject(self.endpoint)
-                or job.created_by_id != current_user.id or not self.can_export):
+        if not self.can_export:
             abort(404)
-        return job
+        return own_job_or_404(export_jobs.KIND, export_jobs.subject(self.endpoint))

@@ -78,10 +78,7 @@ class RollFilesMixin:
 
     def _job(self) -> Job:
         """The user's own roll file job, for a roll still in their units."""
-        key = parse_id(request.args.get("job", ""))
-        job = db.session.get(Job, key) if key else None
-        if job is None or job.kind != "roll.export" or job.created_by_id != current_user.id:
-            abort(404)
+        job = own_job_or_404("roll.export")
         if self.get_one(str(json.loads(job.args)["roll_id"])) is None:
             abort(404)
         return job
@@ -95,6 +92,17 @@ class RollFilesMixin:
             abort(404)
         return Response(storage.read(name), mimetype="application/json", headers={
             "Content-Disposition": f"attachment; filename=roll-{roll.id}-{seq}.json"})
+
+
+def own_job_or_404(kind: str, subject: str | None = None) -> Job:
+    """The job named by ``?job=`` if it is of ``kind`` (and ``subject``) and the current
+    user asked for it; anyone else's, or a malformed id, looks missing."""
+    key = parse_id(request.args.get("job", ""))
+    job = db.session.get(Job, key) if key else None
+    if (job is None or job.kind != kind or job.created_by_id != current_user.id
+            or (subject is not None and job.subject != subject)):
+        abort(404)
+    return job
 
 
 def send_job_file(job: Job):
