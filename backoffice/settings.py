@@ -11,6 +11,7 @@ from flask import Flask
 
 DEFAULTS_FILE = Path(__file__).resolve().parent.parent / "config" / "defaults.py"
 DEFAULT_SECRET = "change-me"  # noqa: S105 - the sentinel that production refuses
+MIN_SECRET_BYTES = 32
 
 
 class ConfigError(RuntimeError):
@@ -43,6 +44,8 @@ def _derive(app: Flask) -> None:
     if config.get("SESSION_COOKIE_SECURE") is None:
         config["SESSION_COOKIE_SECURE"] = config["ENV"] == "production"
     config["REMEMBER_COOKIE_SECURE"] = config["SESSION_COOKIE_SECURE"]
+    if config.get("PROXY_COUNT") is None and config["ENV"] != "production":
+        config["PROXY_COUNT"] = 0  # production must say how many proxies; development: none
     keys = config.get("AUDIT_TRUSTED_KEYS") or ()
     config["AUDIT_TRUSTED_KEYS"] = tuple(keys.replace(",", " ").split()
                                          if isinstance(keys, str) else keys)
@@ -71,6 +74,33 @@ def _check(app: Flask) -> None:
             "Refusing to start in production with the console SMS gateway: set "
             "BACKOFFICE_SMS_GATEWAY to twilio_verify or twilio_messaging and its credentials."
         )
+    if config["ENV"] == "production":
+        problem = next((message for unsafe, message in _production_risks(config) if unsafe),
+                       None)
+        if problem:
+            raise ConfigError("Refusing to start in production: " + problem)
+
+
+def _production_risks(config) -> list[tuple[bool, str]]:
+    """Settings that work on one laptop and fail a real deployment (README, Production)."""
+    secret = config.get("SECRET_KEY") or ""
+    secret_bytes = len(secret.encode() if isinstance(secret, str) else secret)
+    return [
+        (secret_bytes < MIN_SECRET_BYTES,
+         f"SECRET_KEY is {secret_bytes} bytes; it needs at least {MIN_SECRET_BYTES} "
+         "(python -c 'import secrets; print(secrets.token_hex(32))')."),
+        (config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"),
+         "DATABASE_URL is SQLite; set BACKOFFICE_DATABASE_URL to a PostgreSQL database."),
+        (str(config.get("RATELIMIT_STORAGE_URI") or "memory://").startswith("memory"),
+         "RATELIMIT_STORAGE_URL keeps rate limits in memory (per process, lost on restart); "
+         "set BACKOFFICE_RATELIMIT_STORAGE_URL to a Redis URL."),
+        (config.get("PROXY_COUNT") is None,
+         "PROXY_COUNT is not set; set BACKOFFICE_PROXY_COUNT to the number of reverse "
+         "proxies in front of the app (0 if none)."),
+        (not config.get("AUDIT_SIGNING_KEY"),
+         "AUDIT_SIGNING_KEY is not set; set BACKOFFICE_AUDIT_SIGNING_KEY to the key file's "
+         "path on the app host (then `backoffice audit keygen` makes it)."),
+    ]
 
 
 def _is_public_key(key) -> bool:

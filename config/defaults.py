@@ -109,11 +109,13 @@ JOIN_MIN_SECONDS = 4
 # ...and the longest its signed time stamp stays good (then the form is shown again).
 JOIN_FORM_MAX_SECONDS = 2 * 3600
 # Reverse proxies in front of the app (0: none). Their X-Forwarded-* headers are
-# trusted only with this set, for client addresses and https URLs.
-PROXY_COUNT = 0
+# trusted only with this set, for client addresses and https URLs. None: production
+# refuses to start until the operator sets it (0 included); development takes 0.
+PROXY_COUNT = None
 
-# Audit log: the Ed25519 key that signs checkpoints (default instance/audit-signing-key.pem;
-# keep it off the database server), and the key of the HMACs standing for personal values
+# Audit log: the Ed25519 key that signs checkpoints (default instance/audit-signing-key.pem
+# in development; production refuses to start until it is set; keep it off the database
+# server), and the key of the HMACs standing for personal values
 # (default: derived from SECRET_KEY).
 AUDIT_SIGNING_KEY = None
 AUDIT_HMAC_KEY = None

@@ -35,25 +35,83 @@ def test_default_database_is_a_sqlite_file_under_instance(monkeypatch):
     )
 
 
-def test_production_with_a_real_secret_starts_with_secure_cookies(monkeypatch):
-    monkeypatch.delenv("BACKOFFICE_ENV", raising=False)
+PRODUCTION = {
+    "SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://app@127.0.0.1:5432/sadasya",
+    "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/0",
+    "PROXY_COUNT": 1,
+    "AUDIT_SIGNING_KEY": "/etc/sadasya/audit-signing-key.pem",
+}
+
+
+@pytest.fixture
+def production_env(monkeypatch):
+    """A production configuration that starts; each test below breaks one setting."""
+    for name in ("ENV", "PROXY_COUNT", "AUDIT_SIGNING_KEY", "DATABASE_URL",
+                 "RATELIMIT_STORAGE_URL"):
+        monkeypatch.delenv("BACKOFFICE_" + name, raising=False)
     monkeypatch.setenv("BACKOFFICE_SECRET_KEY", "x" * 64)
     monkeypatch.setenv("BACKOFFICE_SMS_GATEWAY", "twilio_verify")
     monkeypatch.setenv("BACKOFFICE_TWILIO_ACCOUNT_SID", "AC" + "0" * 32)
     monkeypatch.setenv("BACKOFFICE_TWILIO_AUTH_TOKEN", "token")
     monkeypatch.setenv("BACKOFFICE_TWILIO_VERIFY_SERVICE_SID", "VA" + "0" * 32)
-    app = create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"})
+
+
+def refusal(**config) -> str:
+    with pytest.raises(ConfigError) as error:
+        create_app(PRODUCTION | config)
+    message = str(error.value)
+    assert "\n" not in message and message.startswith("Refusing to start in production")
+    return message
+
+
+def test_production_with_a_real_secret_starts_with_secure_cookies(production_env):
+    app = create_app(PRODUCTION)
     assert app.config["SESSION_COOKIE_SECURE"] is True
+    assert app.config["PROXY_COUNT"] == 1
 
 
-def test_production_refuses_the_console_sms_gateway_and_missing_twilio_settings(monkeypatch):
-    monkeypatch.delenv("BACKOFFICE_ENV", raising=False)
-    monkeypatch.setenv("BACKOFFICE_SECRET_KEY", "x" * 64)
+def test_production_refuses_sqlite(production_env):
+    assert "DATABASE_URL is SQLite" in refusal(SQLALCHEMY_DATABASE_URI="sqlite://")
+
+
+def test_production_refuses_rate_limits_in_memory(production_env):
+    assert "RATELIMIT_STORAGE_URL" in refusal(RATELIMIT_STORAGE_URI="memory://")
+
+
+def test_production_refuses_proxy_count_not_set_but_takes_an_explicit_zero(production_env):
+    assert "PROXY_COUNT is not set" in refusal(PROXY_COUNT=None)
+    assert create_app(PRODUCTION | {"PROXY_COUNT": 0}).config["PROXY_COUNT"] == 0
+
+
+def test_production_refuses_a_missing_audit_signing_key(production_env):
+    assert "AUDIT_SIGNING_KEY is not set" in refusal(AUDIT_SIGNING_KEY=None)
+
+
+def test_production_refuses_a_secret_key_shorter_than_32_bytes(production_env):
+    assert "SECRET_KEY is 31 bytes" in refusal(SECRET_KEY="x" * 31)
+    assert create_app(PRODUCTION | {"SECRET_KEY": "x" * 32}).config["ENV"] == "production"
+
+
+def test_production_refuses_the_memory_sms_gateway(production_env):
+    with pytest.raises(ConfigError, match="SMS gateway"):
+        create_app(PRODUCTION | {"SMS_GATEWAY": "memory"})
+
+
+def test_development_takes_no_proxies_when_proxy_count_is_unset(monkeypatch):
+    monkeypatch.setenv("BACKOFFICE_ENV", "development")
+    monkeypatch.delenv("BACKOFFICE_PROXY_COUNT", raising=False)
+    assert create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"}).config["PROXY_COUNT"] == 0
+
+
+def test_production_refuses_the_console_sms_gateway_and_missing_twilio_settings(
+        production_env, monkeypatch):
+    monkeypatch.delenv("BACKOFFICE_SMS_GATEWAY")
     with pytest.raises(ConfigError, match="console SMS gateway"):
-        create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"})
+        create_app(PRODUCTION)
     monkeypatch.setenv("BACKOFFICE_SMS_GATEWAY", "twilio_verify")
+    monkeypatch.delenv("BACKOFFICE_TWILIO_AUTH_TOKEN")
     with pytest.raises(ConfigError, match="missing its setting"):
-        create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"})
+        create_app(PRODUCTION)
 
 
 def test_redis_rate_limit_url_is_passed_to_the_limiter(monkeypatch):
