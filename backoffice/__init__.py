@@ -18,6 +18,7 @@ from backoffice import (
     cli,
     database,
     errors,
+    health,
     i18n,
     inputs,
     join,
@@ -59,6 +60,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     auth.init_app(app)
     errors.init_app(app)
     app.register_blueprint(join.bp)
+    health.init_app(app)
     init_admin(app)
     cli.init_app(app)
     return app
