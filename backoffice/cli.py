@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from backoffice.audit.cli import audit_cli, key_path
 from backoffice.audit.verify import new_key
 from backoffice.auth.login import find_staff
+from backoffice.doctor import doctor
 from backoffice.extensions import db
 from backoffice.jobs.worker import maintain_command, worker
 from backoffice.models import Member, Unit
@@ -33,6 +34,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(worker)
     app.cli.add_command(maintain_command)
     app.cli.add_command(photos_cli)
+    app.cli.add_command(doctor)
 
 
 def _development_only() -> None:

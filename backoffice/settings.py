@@ -75,13 +75,13 @@ def _check(app: Flask) -> None:
             "BACKOFFICE_SMS_GATEWAY to twilio_verify or twilio_messaging and its credentials."
         )
     if config["ENV"] == "production":
-        problem = next((message for unsafe, message in _production_risks(config) if unsafe),
+        problem = next((message for unsafe, message in production_risks(config) if unsafe),
                        None)
         if problem:
             raise ConfigError("Refusing to start in production: " + problem)
 
 
-def _production_risks(config) -> list[tuple[bool, str]]:
+def production_risks(config) -> list[tuple[bool, str]]:
     """Settings that work on one laptop and fail a real deployment (README, Production)."""
     secret = config.get("SECRET_KEY") or ""
     secret_bytes = len(secret.encode() if isinstance(secret, str) else secret)

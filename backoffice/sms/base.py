@@ -58,3 +58,8 @@ class Gateway:
 
     def check_code(self, phone: str, code: str) -> bool:
         raise NotImplementedError
+
+    def dry_call(self) -> bool:
+        """Ask the provider whether it accepts our credentials, sending nothing; False when
+        this gateway has no provider to ask. Raises GatewayError when it refuses them."""
+        return False

@@ -69,6 +69,10 @@ class TwilioVerifyGateway(_TwilioGateway):
             raise GatewayError("misconfigured", "service")
         self.service = self.client.verify.v2.services(service_sid)
 
+    def dry_call(self) -> bool:
+        self._call(self.service.fetch)  # the Verify service, read with our credentials
+        return True
+
     def send_code(self, phone, code, text, locale) -> Sent:
         try:
             result = self._call(lambda: self.service.verifications.create(
@@ -99,6 +103,13 @@ class TwilioMessagingGateway(_TwilioGateway):
         self.sender = ({"messaging_service_sid": messaging_service_sid}
                        if messaging_service_sid else {"from_": from_number})
         self.status_callback = status_callback
+
+    def dry_call(self) -> bool:
+        self._call(lambda: self.client.api.v2010.accounts(self.client.account_sid).fetch())
+        service = self.sender.get("messaging_service_sid")
+        if service:
+            self._call(lambda: self.client.messaging.v1.services(service).fetch())
+        return True
 
     def send_code(self, phone, code, text, locale) -> Sent:
         extra = {"status_callback": self.status_callback} if self.status_callback else {}
