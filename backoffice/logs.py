@@ -12,9 +12,16 @@ records of its children, and one on a handler would miss handlers added later
 
 from __future__ import annotations
 
+import json
 import logging
+import logging.config
 import re
+import time
 import traceback
+import uuid
+from datetime import UTC, datetime
+
+from flask import Flask, current_app, g, has_app_context, has_request_context, request
 
 MASKED = "•••"
 
@@ -68,14 +75,116 @@ def scrub(record: logging.LogRecord) -> logging.LogRecord:
     return record
 
 
-def init_app(_app=None) -> None:
-    """Mask every record made in this process from now on (once, however many apps)."""
+def init_app(app: Flask | None = None) -> None:
+    """Mask every record made in this process from now on (once, however many apps);
+    give each request an id and an access line; write JSON lines unless testing."""
+    _install_factory()
+    if app is None:
+        return
+    app.before_request(_start_request)
+    app.after_request(_finish_request)
+    configure = app.config.get("LOG_CONFIGURE")
+    if configure if configure is not None else not app.testing:
+        configure_logging(app.config.get("LOG_LEVEL") or "INFO")
+
+
+def _install_factory() -> None:
     current = logging.getLogRecordFactory()
     if getattr(current, "masks_personal_data", False):
         return
 
     def make_record(*args, **kwargs) -> logging.LogRecord:
-        return scrub(current(*args, **kwargs))
+        record = scrub(current(*args, **kwargs))
+        record.request_id = current_request_id()
+        return record
 
     make_record.masks_personal_data = True
     logging.setLogRecordFactory(make_record)
+
+
+# Request ids (docs/logging.md): ours, unless a trusted proxy sent a sane one.
+REQUEST_ID_HEADER = "X-Request-ID"
+_SANE_ID = re.compile(r"[A-Za-z0-9-]{8,64}")
+access_log = logging.getLogger("backoffice.access")
+
+
+def current_request_id() -> str | None:
+    """The id of the request being served (every log line carries it), else None."""
+    if has_app_context():
+        return g.get("request_id")
+    return None
+
+
+def _start_request() -> None:
+    g.request_started = time.perf_counter()
+    g.request_id = _request_id()
+
+
+def _request_id() -> str:
+    supplied = request.headers.get(REQUEST_ID_HEADER, "")
+    if current_app.config.get("PROXY_COUNT") and _SANE_ID.fullmatch(supplied):
+        return supplied
+    return uuid.uuid4().hex
+
+
+def _finish_request(response):
+    """The id on every response (errors too) and one access line; a warning if slow."""
+    if not has_request_context():
+        return response
+    if g.get("request_id") is None:  # refused before our first hook ran
+        g.request_id = uuid.uuid4().hex
+    response.headers[REQUEST_ID_HEADER] = g.request_id
+    started = g.get("request_started")
+    duration = round((time.perf_counter() - started) * 1000, 1) if started else None
+    user = g.get("_login_user")  # only if loaded already: logging runs no query
+    fields = {"method": request.method, "path": mask(request.path), "status": response.status_code,
+              "duration_ms": duration,
+              "user_id": getattr(user, "id", None) if getattr(user, "is_authenticated",
+                                                              False) else None}
+    access_log.info("%s %s %s %s ms", request.method, fields["path"], response.status_code,
+                    duration, extra=fields)
+    slow = current_app.config.get("SLOW_REQUEST_MS", 1000)
+    if duration is not None and slow is not None and duration > float(slow):
+        access_log.warning("slow request: %s %s took %s ms (over %s)", request.method,
+                           fields["path"], duration, slow, extra=fields | {"slow": True})
+    return response
+
+
+# The attributes every LogRecord has; anything else on a record came as `extra`.
+_STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
+    "message", "asctime", "request_id", "taskName"}
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: timestamp, level, logger, message, request_id, the
+    record's `extra` fields, and the (masked) traceback."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = {"timestamp": datetime.fromtimestamp(record.created, UTC)
+                .isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+                "level": record.levelname, "logger": record.name,
+                "message": record.getMessage(),
+                "request_id": getattr(record, "request_id", None)}
+        line |= {key: mask(value) if isinstance(value, str) else value
+                 for key, value in vars(record).items()
+                 if key not in _STANDARD and not key.startswith("_")}
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:
+            line["exception"] = mask(record.exc_text)
+        if record.stack_info:
+            line["stack"] = record.stack_info
+        return json.dumps(line, ensure_ascii=False, default=str)
+
+
+def configure_logging(level: str = "INFO") -> None:
+    """JSON lines on standard error for the root logger (the server's and every
+    library's loggers propagate to it)."""
+    logging.config.dictConfig({
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"json": {"()": JsonFormatter}},
+        "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "json",
+                                "stream": "ext://sys.stderr"}},
+        "root": {"level": level, "handlers": ["stderr"]},
+    })

@@ -113,6 +113,13 @@ JOIN_FORM_MAX_SECONDS = 2 * 3600
 # refuses to start until the operator sets it (0 included); development takes 0.
 PROXY_COUNT = None
 
+# Logging (docs/logging.md): JSON lines on standard error, configured by the app unless
+# testing (LOG_CONFIGURE True or False decides instead); a request slower than
+# SLOW_REQUEST_MS milliseconds also gets a warning line.
+LOG_CONFIGURE = None
+LOG_LEVEL = "INFO"
+SLOW_REQUEST_MS = 1000
+
 # Audit log: the Ed25519 key that signs checkpoints (default instance/audit-signing-key.pem
 # in development; production refuses to start until it is set; keep it off the database
 # server), and the key of the HMACs standing for personal values

@@ -9,7 +9,7 @@ from sqlalchemy import event, inspect
 from sqlalchemy.orm import ORMExecuteState
 
 from backoffice.audit import chain, state
-from backoffice.audit.events import PENDING, new_request_id, pii, record
+from backoffice.audit.events import PENDING, pii, record
 from backoffice.models import Member, RoleAssignment, Roll, StaffUser, Unit
 
 AUDITED_TABLES = frozenset({"member", "staff_user", "role_assignment", "unit", "roll"})
@@ -120,4 +120,3 @@ def install(app: Flask) -> None:
     for target, name, hook in hooks:
         if not event.contains(target, name, hook):
             event.listen(target, name, hook)
-    app.before_request(new_request_id)

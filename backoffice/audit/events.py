@@ -81,8 +81,3 @@ def record(action: str, *, entity_type: str | None = None, entity_id: int | None
     }
     (session or db.session()).info.setdefault(PENDING, []).append(event)
 
-
-def new_request_id() -> None:
-    supplied = request.headers.get("X-Request-ID", "")
-    g.request_id = supplied[:64] if supplied.isascii() and supplied.isprintable() and supplied \
-        else secrets.token_hex(8)

@@ -11,6 +11,7 @@ import logging
 import os
 import socket
 import threading
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -101,8 +102,10 @@ def run(job_id: int) -> str:
     their language) decides the next job."""
     app = current_app._get_current_object()
     writes = g.get("database_writes", False)  # run inline by a writing request: its way
+    request_id = g.get("request_id")  # ...and its id, on the job's log lines
     with app.app_context(), app.test_request_context():
         g.database_writes = writes  # (SQLite's BEGIN IMMEDIATE, docs/sqlite.md)
+        g.request_id = request_id
         return _run(job_id)
 
 
@@ -117,16 +120,24 @@ def _run(job_id: int) -> str:
     if claimed.rowcount != 1:
         return "skipped"  # delivered again, already running or finished elsewhere
     _live[job_id] = 0
+    kind = db.session.scalar(select(Job.kind).where(Job.id == job_id))
+    log.info("job %s (%s) started", job_id, kind, extra={"job_id": job_id, "job_kind": kind})
+    started, state = time.perf_counter(), "failed"
     beat = Heartbeat(current_app._get_current_object(), job_id, token) if _shared() else None
     if beat:
         beat.start()
     try:
-        return _execute(job_id, token)
+        state = _execute(job_id, token)
+        return state
     finally:
         if beat:
             beat.stop()
         _live.pop(job_id, None)
         _totals.pop(job_id, None)
+        duration = round((time.perf_counter() - started) * 1000, 1)
+        log.info("job %s (%s) ended: %s in %s ms", job_id, kind, state, duration,
+                 extra={"job_id": job_id, "job_kind": kind, "job_state": state,
+                        "duration_ms": duration})
 
 
 def _execute(job_id: int, token: str) -> str:

@@ -207,7 +207,10 @@ def _deliver(claim: _Claim, actor) -> Result:
         sent = claim.gateway.send_code(claim.phone, claim.code, claim.text, claim.locale)
     except sms.GatewayError as error:
         log.warning("SMS send failed: reason=%s code=%s verification=%s", error.reason,
-                    error.code, claim.ref.verification_id)
+                    error.code, claim.ref.verification_id,
+                    extra={"sms_outcome": "failed", "sms_reason": error.reason,
+                           "provider_code": str(error.code),
+                           "verification_id": claim.ref.verification_id})
         sms_health.record(error.reason)
         claim.charge.refund()
         _give_back(claim)
@@ -218,6 +221,8 @@ def _deliver(claim: _Claim, actor) -> Result:
                        .where(PhoneVerification.id == claim.ref.verification_id)
                        .values(provider_sid=sent.provider_sid))
     sms_health.record(None)
+    log.info("SMS sent: verification=%s", claim.ref.verification_id,
+             extra={"sms_outcome": "sent", "verification_id": claim.ref.verification_id})
     _log_otp("otp.send", claim.ref, actor, {"send": claim.before["sends"] + 1})
     return Result(True, _l("A code was sent by SMS to the member's mobile."))
 

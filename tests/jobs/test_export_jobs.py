@@ -8,6 +8,7 @@ import csv
 import hashlib
 import io
 import json
+import logging
 
 import pytest
 from sqlalchemy import func, select
@@ -183,3 +184,16 @@ def test_a_job_past_the_lists_count_bound_knows_its_total(app, browser, staff, m
     assert runner.run(held[0]) == "done"
     status = district.get(f"/admin/members/exports/status/?job={held[0]}").get_json()
     assert (status["progress"], status["total"]) == (5, 5)
+
+
+def test_each_job_run_logs_its_start_and_end_with_state_and_duration(
+        app, browser, staff, members, big, held, caplog):
+    caplog.set_level(logging.INFO, logger="backoffice.jobs.runner")
+    browser(staff["district"]).get("/admin/members/export/csv/?search=Bilha")
+    assert runner.run(held[0]) == "done"
+    assert runner.run(held[0]) == "skipped"  # delivered again: no run, no lines
+    lines = [r for r in caplog.records if getattr(r, "job_id", None) == held[0]]
+    assert [r.getMessage().split(":")[0] for r in lines] == [
+        f"job {held[0]} (list.export) started", f"job {held[0]} (list.export) ended"]
+    assert lines[1].job_state == "done" and lines[1].duration_ms >= 0
+    assert "Bilha" not in " ".join(f"{r.getMessage()} {vars(r)}" for r in lines)

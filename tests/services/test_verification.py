@@ -377,3 +377,20 @@ def test_a_given_back_use_frees_its_slot(make_app, storage):
         taken[0].refund()
         assert ratelimits.charge([("otp-phone", phone, "2/hour")]) is not None
         assert ratelimits.charge([("otp-phone", phone, "2/hour")]) is None
+
+
+def test_each_send_logs_one_outcome_line_with_reason_codes_only(ctx, app, member, caplog):
+    caplog.set_level(logging.INFO, logger="backoffice.services.verification")
+    test_outbox = outbox()
+    _failing_gateway(app, 1)
+    assert not otp.send_code(member).ok
+    app.extensions["sms_gateway"] = test_outbox
+    assert otp.send_code(member).ok
+    outcomes = [r for r in caplog.records if hasattr(r, "sms_outcome")]
+    assert [(r.sms_outcome, r.levelname) for r in outcomes] == [("failed", "WARNING"),
+                                                                ("sent", "INFO")]
+    assert outcomes[0].sms_reason and outcomes[0].provider_code == "20503"
+    rows = db.session.scalars(select(PhoneVerification.id).order_by(PhoneVerification.id))
+    assert [r.verification_id for r in outcomes] == rows.all()
+    logged = "\n".join(f"{r.getMessage()} {vars(r)}" for r in outcomes)
+    assert "9876543210" not in logged and last_code() not in logged
