@@ -11,11 +11,13 @@ import click
 import pyotp
 from flask import Flask, current_app
 from flask.cli import with_appcontext
+from flask_migrate.cli import db as migrate_cli
 from sqlalchemy import func, select
 
 from backoffice.audit.cli import audit_cli, key_path
 from backoffice.audit.verify import new_key
 from backoffice.auth.login import find_staff
+from backoffice.db_cli import grant_app_role_command
 from backoffice.doctor import doctor
 from backoffice.extensions import db
 from backoffice.jobs.worker import maintain_command, worker
@@ -35,6 +37,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(maintain_command)
     app.cli.add_command(photos_cli)
     app.cli.add_command(doctor)
+    migrate_cli.add_command(grant_app_role_command)  # `backoffice db grant-app-role`
 
 
 def _development_only() -> None:

@@ -6,19 +6,58 @@ import sqlite3
 
 from flask import Flask, g, has_request_context, request
 from sqlalchemy import event
+from sqlalchemy.engine import make_url
 
 from backoffice.extensions import db
 
 READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
+# What a request may take on PostgreSQL (docs/postgresql.md); jobs and CLI commands lift them.
+_TIMEOUTS = (("statement_timeout", "DATABASE_STATEMENT_TIMEOUT_MS"),
+             ("lock_timeout", "DATABASE_LOCK_TIMEOUT_MS"),
+             ("idle_in_transaction_session_timeout", "DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS"))
+_LIFT_TIMEOUTS = "; ".join(f"SET LOCAL {name} = 0" for name, _ in _TIMEOUTS)
+
+
 def init_app(app: Flask) -> None:
+    _postgresql_options(app)
     db.init_app(app)
     with app.app_context():
         engine = db.engine
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_connect)
         event.listen(engine, "begin", _sqlite_begin)
+    elif engine.dialect.name == "postgresql":
+        event.listen(engine, "begin", _postgresql_begin)
+
+
+def _postgresql_options(app: Flask) -> None:
+    """The pool each process keeps and the time-outs every connection starts with."""
+    config = app.config
+    if make_url(config["SQLALCHEMY_DATABASE_URI"]).get_backend_name() != "postgresql":
+        return
+    options = {"pool_size": config["DATABASE_POOL_SIZE"],
+               "max_overflow": config["DATABASE_MAX_OVERFLOW"],
+               "pool_timeout": config["DATABASE_POOL_TIMEOUT"],
+               "pool_recycle": config["DATABASE_POOL_RECYCLE"]}
+    settings = " ".join(f"-c {name}={int(config[key])}" for name, key in _TIMEOUTS)
+    engine_options = config.get("SQLALCHEMY_ENGINE_OPTIONS", {})
+    connect_args = dict(engine_options.get("connect_args", {}))
+    connect_args["options"] = " ".join(filter(None, (connect_args.get("options"), settings)))
+    config["SQLALCHEMY_ENGINE_OPTIONS"] = {**options, **engine_options,
+                                           "connect_args": connect_args}
+
+
+def long_statements() -> None:
+    """Let this context's transactions run without the web's time-outs (a job)."""
+    g.database_long_statements = True
+
+
+def _postgresql_begin(connection) -> None:
+    """Jobs and CLI commands (exports, imports, roll files, audit verify) may run long."""
+    if not has_request_context() or g.get("database_long_statements", False):
+        connection.exec_driver_sql(_LIFT_TIMEOUTS)
 
 
 def writes() -> None:

@@ -14,6 +14,21 @@ SECRET_KEY = "change-me"  # noqa: S105 - the sentinel production refuses
 # e.g. postgresql+psycopg://postgres@127.0.0.1:5432/sadasya
 DATABASE_URL = None
 SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+# PostgreSQL (docs/postgresql.md): each process (a gunicorn worker, a job worker) keeps
+# this many connections, plus this many more at a peak; a request waits this long (seconds)
+# for one; connections are replaced after this many seconds.
+DATABASE_POOL_SIZE = 5
+DATABASE_MAX_OVERFLOW = 5
+DATABASE_POOL_TIMEOUT = 10
+DATABASE_POOL_RECYCLE = 1800
+# What one statement, one wait for a lock and one idle open transaction may take in a
+# request (milliseconds, 0: no limit). Jobs and CLI commands run without them.
+DATABASE_STATEMENT_TIMEOUT_MS = 30_000
+DATABASE_LOCK_TIMEOUT_MS = 10_000
+DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS = 60_000
+# Migrations connect with this URL when set (a role that owns the tables), the app with
+# DATABASE_URL (a role that owns nothing: `backoffice db grant-app-role`).
+MIGRATION_DATABASE_URL = None
 
 # Languages: Hindi first, because most users read it most easily.
 LANGUAGES = ["hi", "en"]

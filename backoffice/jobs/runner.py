@@ -19,7 +19,7 @@ from datetime import timedelta
 from flask import Flask, current_app, g
 from sqlalchemy import select, update
 
-from backoffice import jobs
+from backoffice import database, jobs
 from backoffice.extensions import db
 from backoffice.models import Job, StaffUser, utcnow
 from backoffice.services.errors import ServiceError
@@ -105,6 +105,7 @@ def run(job_id: int) -> str:
     request_id = g.get("request_id")  # ...and its id, on the job's log lines
     with app.app_context(), app.test_request_context():
         g.database_writes = writes  # (SQLite's BEGIN IMMEDIATE, docs/sqlite.md)
+        database.long_statements()  # no web time-outs (docs/postgresql.md)
         g.request_id = request_id
         return _run(job_id)
 

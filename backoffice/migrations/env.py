@@ -3,6 +3,7 @@ from logging.config import fileConfig
 
 from alembic import context
 from flask import current_app
+from sqlalchemy import create_engine, pool
 
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.
@@ -15,6 +16,12 @@ logger = logging.getLogger('alembic.env')
 
 
 def get_engine():
+    # MIGRATION_DATABASE_URL: the role that owns the tables; the app's own role owns
+    # nothing (docs/postgresql.md). Neither has the web's time-outs here: a migration
+    # may run long (backoffice/database.py lifts them outside requests).
+    url = current_app.config.get('MIGRATION_DATABASE_URL')
+    if url:
+        return create_engine(url, poolclass=pool.NullPool, hide_parameters=True)
     return current_app.extensions['migrate'].db.engine
 
 
