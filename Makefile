@@ -12,7 +12,7 @@ DEV_ENV = BACKOFFICE_ENV=development
 $(STAMP): pyproject.toml
 	@$(PYTHON) -m venv $(VENV) || { echo "Python's venv module is missing: apt-get install python3-venv"; exit 1; }
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[dev]"
+	$(BIN)/pip install --quiet -e ".[dev,serve]"
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 
