@@ -82,6 +82,9 @@ TWILIO_AUTH_TOKEN = None
 TWILIO_VERIFY_SERVICE_SID = None
 TWILIO_FROM_NUMBER = None
 TWILIO_MESSAGING_SERVICE_SID = None
+# None: Twilio itself. A loopback URL (http://127.0.0.1:PORT) sends every Twilio request to
+# a stand-in on this host (the stack test, a rehearsal); any other host is refused at start.
+TWILIO_API_BASE_URL = None
 # India's DLT registry: the registered entity, template and header for our OTP text.
 # The text below must match the registered template exactly ({code} is its variable).
 SMS_DLT_ENTITY_ID = None

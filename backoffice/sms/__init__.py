@@ -10,7 +10,12 @@ from backoffice.settings import ConfigError
 from backoffice.sms import outbox, webhooks
 from backoffice.sms.base import REASONS, Gateway, GatewayError, Sent
 from backoffice.sms.console import ConsoleGateway, MemoryGateway
-from backoffice.sms.twilio import TwilioMessagingGateway, TwilioVerifyGateway
+from backoffice.sms.twilio import (
+    LoopbackHttpClient,
+    TwilioMessagingGateway,
+    TwilioVerifyGateway,
+    is_loopback_url,
+)
 
 __all__ = ["REASONS", "Gateway", "GatewayError", "Sent", "gateway", "init_app"]
 
@@ -18,6 +23,15 @@ __all__ = ["REASONS", "Gateway", "GatewayError", "Sent", "gateway", "init_app"]
 def build(config) -> Gateway:
     kind = config["SMS_GATEWAY"]
     http_client = config.get("SMS_TWILIO_HTTP_CLIENT")  # tests: a fake twilio HttpClient
+    if kind.startswith("twilio") and http_client is None and config.get("TWILIO_API_BASE_URL"):
+        # A stand-in Twilio on this host only (the stack test, rehearsals): any other host
+        # is refused at start, so production cannot be pointed elsewhere quietly.
+        if not is_loopback_url(config["TWILIO_API_BASE_URL"]):
+            raise ConfigError("TWILIO_API_BASE_URL may only name this host (127.0.0.1, ::1 "
+                              "or localhost): it is for a stand-in Twilio in tests and "
+                              "rehearsals. Unset it to reach Twilio.")
+        http_client = LoopbackHttpClient(config["TWILIO_API_BASE_URL"],
+                                         config["SMS_TIMEOUT_SECONDS"])
     if kind == "console":
         return ConsoleGateway()
     if kind == "memory":

@@ -6,10 +6,13 @@ nothing here logs a phone number, a code or a credential.
 
 from __future__ import annotations
 
+import ipaddress
 import json
+from urllib.parse import urlsplit, urlunsplit
 
 import requests
 from twilio.base.exceptions import TwilioException, TwilioRestException, TwilioServiceException
+from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
 from backoffice.sms.base import Gateway, GatewayError, Sent
@@ -39,6 +42,37 @@ def translate(error: Exception) -> GatewayError:
         # timeouts, refused connections, 5xx without a body, bodies that are not JSON
         return GatewayError("unavailable", type(error).__name__)
     raise error
+
+
+def is_loopback_url(url: str) -> bool:
+    """http(s) on 127.0.0.0/8, ::1 or localhost: a stand-in on this very host."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return False
+    if parts.hostname == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(parts.hostname).is_loopback
+    except ValueError:
+        return False
+
+
+class LoopbackHttpClient(TwilioHttpClient):
+    """Twilio's own HTTP client, every request sent to a stand-in Twilio on this host
+    (TWILIO_API_BASE_URL; docs/deploying.md): the same paths, bodies and answers, so
+    a rehearsal or the stack test runs the real gateway code without texting anyone."""
+
+    def __init__(self, base_url: str, timeout: float) -> None:
+        if not is_loopback_url(base_url):
+            raise GatewayError("misconfigured", "TWILIO_API_BASE_URL")
+        super().__init__(timeout=timeout)
+        self.base = urlsplit(base_url)
+
+    def request(self, method, url, *args, **kwargs):
+        parts = urlsplit(url)
+        url = urlunsplit((self.base.scheme, self.base.netloc,
+                          self.base.path.rstrip("/") + parts.path, parts.query, ""))
+        return super().request(method, url, *args, **kwargs)
 
 
 class _TwilioGateway(Gateway):
