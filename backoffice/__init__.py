@@ -24,6 +24,7 @@ from backoffice import (
     join,
     logs,
     ratelimits,
+    security,
     sms,
     uploads,
 )
@@ -43,6 +44,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True, instance_path=instance_path)
     load_config(app, test_config)
     logs.init_app(app)
+    security.init_app(app)  # headers on every response, error pages included
     if app.config["PROXY_COUNT"]:  # behind N reverse proxies: trust their X-Forwarded-*
         count = app.config["PROXY_COUNT"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count,

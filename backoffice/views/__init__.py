@@ -10,6 +10,7 @@ from flask_admin.theme import Bootstrap4Theme
 from flask_babel import lazy_gettext as _l
 
 from backoffice.models import AuditEvent, Member, RoleAssignment, Roll, StaffUser, Unit
+from backoffice.security import csp_nonce
 from backoffice.sms.outbox import enabled as outbox_enabled
 from backoffice.views.audit import AuditEventView
 from backoffice.views.audit_reports import AuditReportsView
@@ -33,6 +34,7 @@ def init_admin(app: Flask) -> Admin:
         theme=Bootstrap4Theme(swatch="default", fluid=True),
         index_view=DashboardView(name=_l("Dashboard"), url="/admin"),
         translations_path=str(TRANSLATIONS),
+        csp_nonce_generator=csp_nonce,  # the page's nonce on Flask-Admin's script tags
     )
     admin.add_view(MemberView(Member, name=_l("Members"), endpoint="members"))
     admin.add_view(ApprovalQueueView(Member, name=_l("Awaiting approval"), endpoint="queue"))
