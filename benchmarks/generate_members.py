@@ -57,7 +57,8 @@ COLUMNS = (
     "address", "booth_no", "division_id", "district_id", "block_id", "zone_id", "channel",
     "status", "consent_notice_version", "consent_at", "created_at", "updated_at",
     "fee_receipt_no", "verified_at", "verified_by_id", "approved_at", "approved_by_id",
-    "rejected_at", "rejected_by_id", "status_reason", "recorded_by_id",
+    "rejected_at", "rejected_by_id", "status_reason", "recorded_by_id", "search_key",
+    "duplicate_key",
 )
 
 BlockInfo = namedtuple("BlockInfo", "id name_hi")  # what MemberFactory.member reads of a block

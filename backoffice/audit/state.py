@@ -37,8 +37,10 @@ ABSENT = "absent"  # the row was deleted in that transaction
 BASELINE = "member.state_baseline"
 BATCH = 5000
 # updated_at is stamped on writes that need no event; photo_phash (where present) is
-# derived from the photo, which photo_sha256 already stands for, and may be filled later.
-_LEFT_OUT = {"id", "updated_at", "photo_phash"}
+# derived from the photo, which photo_sha256 already stands for, and may be filled later;
+# search_key and duplicate_key are derived from the names (backoffice/phonetic.py) and
+# were filled in for existing rows by a migration.
+_LEFT_OUT = {"id", "updated_at", "photo_phash", "search_key", "duplicate_key"}
 # Sorted by name, so a row's values build a dict already in canonical (sorted-key) order.
 COLUMNS = tuple(sorted((c for c in Member.__table__.columns if c.name not in _LEFT_OUT),
                        key=lambda c: c.name))

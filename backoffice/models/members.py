@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Enum, ForeignKey, Index, String, Text
+from sqlalchemy import Enum, ForeignKey, Index, String, Text, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from backoffice import phonetic
 from backoffice.models.base import Base, utcnow
 from backoffice.models.staff import StaffUser
 from backoffice.models.units import Unit
@@ -47,6 +48,12 @@ class Member(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     full_name: Mapped[str] = mapped_column(String(150))
     relative_name: Mapped[str] = mapped_column(String(150))
+    # The name's words as Latin phonetic keys, whichever script it was typed in, and a
+    # digest of name, relative's name and birth year (backoffice/phonetic.py), kept by
+    # _keep_keys below (bulk inserts add them themselves); erasure empties the name and
+    # so them. The search key's trigram index is PostgreSQL's (migration 0015).
+    search_key: Mapped[str | None] = mapped_column(String(300))
+    duplicate_key: Mapped[str | None] = mapped_column(String(20), index=True)
     relation: Mapped[str] = mapped_column(_enum(RELATIONS, "member_relation", 10))
     gender: Mapped[str] = mapped_column(_enum(GENDERS, "member_gender", 10))
     date_of_birth: Mapped[date]
@@ -104,3 +111,13 @@ class Member(Base):
 
     def __str__(self) -> str:
         return self.full_name
+
+
+@event.listens_for(Member, "before_insert")
+@event.listens_for(Member, "before_update")
+def _keep_keys(mapper, connection, member: Member) -> None:
+    """Every ORM write (a signup, a correction, an erasure) leaves the keys matching the
+    names: set on the row being flushed, they go out in the same INSERT or UPDATE."""
+    member.search_key = phonetic.search_key(member.full_name)
+    member.duplicate_key = phonetic.duplicate_key(member.full_name, member.relative_name,
+                                                  member.date_of_birth)

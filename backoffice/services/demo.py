@@ -18,7 +18,7 @@ from flask import current_app
 from phonenumbers import PhoneNumberType
 from sqlalchemy import func, insert, select
 
-from backoffice import audit
+from backoffice import audit, phonetic
 from backoffice.auth.passwords import hash_password
 from backoffice.auth.roles import SECOND_FACTOR_REQUIRED
 from backoffice.extensions import db
@@ -178,6 +178,7 @@ class MemberFactory:
             "fee_receipt_no": f"R-{rng.randint(100000, 999999)}",
         }
         row.update(dict.fromkeys(_OPTIONAL_KEYS))  # one key set: one executemany batch
+        row.update(phonetic.member_keys(row))  # a bulk insert: no ORM event keeps them
         row["recorded_by_id"] = rng.choice(enrollers) if row["channel"] != "self" else None
         if status != "recorded":
             row["verified_at"] = created + timedelta(minutes=rng.randint(1, 30))

@@ -25,7 +25,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import String, any_, delete, func, insert, literal, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
 
-from backoffice import audit, storage
+from backoffice import audit, phonetic, storage
 from backoffice.auth.roles import MEMBER_IMPORT
 from backoffice.auth.scoping import unit_in_scope
 from backoffice.extensions import db
@@ -174,7 +174,8 @@ class Checker:
             booth_no=self.value(row, "booth_no"), block_id=None,
             fee_receipt_no=self.value(row, "fee_receipt_no"))
         values = member_service.clean(data, today=self.today)
-        return values | self._place(row)
+        # A bulk insert: the keys the model keeps on ORM writes are added here.
+        return values | self._place(row) | phonetic.member_keys(values)
 
     def _birth(self, row: dict) -> date | None:
         text = self.value(row, "date_of_birth")

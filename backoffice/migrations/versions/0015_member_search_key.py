@@ -4,21 +4,88 @@ Revision ID: 0015
 Revises: 0014
 Create Date: 2026-11-30 10:20:00
 
-(Placeholder claimed early; filled in below.)
+The member list's search finds any word of a name, in either script, by a
+phonetic key (backoffice/phonetic.py); members recorded twice, once in
+Devanagari and once in Latin letters, share a duplicate key. Both columns are
+filled here for the rows already there, in batches by id, then indexed. On
+PostgreSQL the search key and the mobile number get trigram (pg_trgm) indexes,
+so "a word starting with" and "a mobile ending in" are index scans: the
+extension is trusted since PostgreSQL 13, so the database's owner running the
+migrations may create it (docs/search.md). Plain ADD COLUMN and CREATE INDEX:
+batch mode would copy the member table on SQLite and lose its triggers.
 """
-from alembic import op  # noqa: F401
-import sqlalchemy as sa  # noqa: F401
+from datetime import date
 
+import sqlalchemy as sa
+from alembic import op
+
+from backoffice import phonetic
 
 revision = '0015'
 down_revision = '0014'
 branch_labels = None
 depends_on = None
 
+BATCH = 5000
+
+
+def _backfill(connection) -> None:
+    """The keys of every row, a batch of ids at a time: memory stays flat at 1M rows, and
+    PostgreSQL's statement-level tally triggers fire once per batch, not per row."""
+    postgresql = connection.dialect.name == "postgresql"
+    last = 0
+    while True:
+        rows = connection.execute(sa.text(
+            "SELECT id, full_name, relative_name, date_of_birth FROM member "
+            "WHERE id > :last ORDER BY id LIMIT :n"), {"last": last, "n": BATCH}).all()
+        if not rows:
+            return
+        last = rows[-1][0]
+        keys = [(row[0], phonetic.search_key(row[1]),
+                 phonetic.duplicate_key(row[1], row[2], _date(row[3]))) for row in rows]
+        if postgresql:
+            connection.execute(sa.text(
+                "UPDATE member SET search_key = v.s, duplicate_key = v.d "
+                "FROM unnest(CAST(:ids AS integer[]), CAST(:s AS text[]), CAST(:d AS text[])) "
+                "AS v(id, s, d) WHERE member.id = v.id"),
+                {"ids": [k[0] for k in keys], "s": [k[1] for k in keys],
+                 "d": [k[2] for k in keys]})
+        else:
+            connection.execute(sa.text(
+                "UPDATE member SET search_key = :s, duplicate_key = :d WHERE id = :id"),
+                [{"id": k[0], "s": k[1], "d": k[2]} for k in keys])
+
+
+def _date(value):
+    """SQLite hands a date column back as text through a plain SELECT."""
+    if isinstance(value, str):
+        return date.fromisoformat(value[:10])
+    return value
+
 
 def upgrade():
-    pass
+    op.add_column('member', sa.Column('search_key', sa.String(length=300), nullable=True))
+    op.add_column('member', sa.Column('duplicate_key', sa.String(length=20), nullable=True))
+    connection = op.get_bind()
+    _backfill(connection)
+    op.create_index('ix_member_duplicate_key', 'member', ['duplicate_key'], unique=False)
+    if connection.dialect.name == "postgresql":
+        op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+        # The extension lives in one schema per database, maybe not the first on the
+        # search path: name its operator class with that schema.
+        schema = connection.scalar(sa.text(
+            "SELECT extnamespace::regnamespace::text FROM pg_extension "
+            "WHERE extname = 'pg_trgm'"))
+        for column in ("search_key", "mobile"):
+            op.execute(f"CREATE INDEX ix_member_{column}_trgm ON member "
+                       f"USING gin ({column} {schema}.gin_trgm_ops)")
 
 
 def downgrade():
-    pass
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP INDEX IF EXISTS ix_member_mobile_trgm")
+        op.execute("DROP INDEX IF EXISTS ix_member_search_key_trgm")
+        # pg_trgm stays: other objects may use it, and it costs nothing unused.
+    op.drop_index('ix_member_duplicate_key', table_name='member')
+    op.execute("ALTER TABLE member DROP COLUMN duplicate_key")  # SQLite 3.35+ too
+    op.execute("ALTER TABLE member DROP COLUMN search_key")
