@@ -19,3 +19,37 @@ class ValidationError(ServiceError):
 
 class NotFound(ServiceError):
     """Missing, or outside the actor's scope: the two must look the same."""
+
+
+class ValidationErrors(ValidationError):
+    """Several inputs refused at once, so a form can mark every field in one round trip.
+
+    ``errors`` holds one ValidationError per refusal, in the form's order; the first
+    is also this error's own message, field and code, for callers that show one.
+    """
+
+    def __init__(self, errors: list[ValidationError]) -> None:
+        first = errors[0]
+        super().__init__(first.message, field=first.field, code=first.code)
+        self.errors = list(errors)
+
+
+class Refusals:
+    """Collects the ValidationErrors of several checks instead of stopping at the first."""
+
+    def __init__(self) -> None:
+        self.errors: list[ValidationError] = []
+
+    def check(self, rule, *args, **kwargs):
+        """rule(*args, **kwargs), or None after noting its refusal(s)."""
+        try:
+            return rule(*args, **kwargs)
+        except ValidationError as error:
+            self.errors.extend(getattr(error, "errors", [error]))
+            return None
+
+    def raise_any(self) -> None:
+        if len(self.errors) == 1:
+            raise self.errors[0]
+        if self.errors:
+            raise ValidationErrors(self.errors)

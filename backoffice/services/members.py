@@ -18,7 +18,7 @@ from backoffice.auth.roles import MEMBER_APPROVE, MEMBER_CREATE, MEMBER_EDIT, ME
 from backoffice.auth.scoping import member_in_scope, unit_in_scope
 from backoffice.extensions import db
 from backoffice.models import GENDERS, RELATIONS, Member, Unit, utcnow
-from backoffice.services.errors import NotFound, ValidationError
+from backoffice.services.errors import NotFound, Refusals, ValidationError
 from backoffice.services.units import ancestors
 from backoffice.services.validation import (
     check_age,
@@ -51,27 +51,44 @@ class MemberInput:
 
 
 def clean(data: MemberInput, *, today: date | None = None) -> dict:
-    """The cleaned column values, or ValidationError for the first bad field."""
-    if data.relation not in RELATIONS:
-        raise ValidationError(_l("Choose father or husband."), field="relation")
-    if data.gender not in GENDERS:
-        raise ValidationError(_l("Choose a gender."), field="gender")
-    booth = (data.booth_no or "").strip().upper() or None
+    """The cleaned column values, or ValidationError for the first bad field: a
+    ValidationErrors whose ``errors`` name every bad field when there are several."""
+    found = Refusals()
+    values = _clean(data, found, today)
+    found.raise_any()
+    return values
+
+
+def _choice(value, allowed, message, field):
+    if value not in allowed:
+        raise ValidationError(message, field=field)
+    return value
+
+
+def _booth(raw: str | None) -> str | None:
+    booth = (raw or "").strip().upper() or None
     if booth and (len(booth) > 12 or not booth.replace(" ", "").isalnum()):
         raise ValidationError(_l("A booth number has at most 12 letters and digits."),
                               field="booth_no")
+    return booth
+
+
+def _clean(data: MemberInput, found: Refusals, today: date | None) -> dict:
+    """Every field checked, each refusal noted in ``found`` (its value left None)."""
+    check = found.check
     return {
-        "full_name": clean_name(data.full_name, field="full_name"),
-        "relative_name": clean_name(data.relative_name, field="relative_name"),
-        "relation": data.relation,
-        "gender": data.gender,
-        "date_of_birth": check_age(data.date_of_birth, today=today or date.today()),
-        "mobile": normalise_mobile(data.mobile),
-        "epic": normalise_epic(data.epic),
-        "address": clean_text(data.address, max_length=500, field="address"),
-        "booth_no": booth,
-        "fee_receipt_no": clean_text(data.fee_receipt_no, max_length=40,
-                                     field="fee_receipt_no") or None,
+        "full_name": check(clean_name, data.full_name, field="full_name"),
+        "relation": check(_choice, data.relation, RELATIONS, _l("Choose father or husband."),
+                          "relation"),
+        "relative_name": check(clean_name, data.relative_name, field="relative_name"),
+        "gender": check(_choice, data.gender, GENDERS, _l("Choose a gender."), "gender"),
+        "date_of_birth": check(check_age, data.date_of_birth, today=today or date.today()),
+        "mobile": check(normalise_mobile, data.mobile),
+        "epic": check(normalise_epic, data.epic),
+        "address": check(clean_text, data.address, max_length=500, field="address"),
+        "booth_no": check(_booth, data.booth_no),
+        "fee_receipt_no": check(clean_text, data.fee_receipt_no, max_length=40,
+                                field="fee_receipt_no") or None,
     }
 
 
@@ -97,6 +114,26 @@ def place(actor, permission: str | None, block_id: int | None, zone_id: int | No
     return values
 
 
+def _checked(actor, permission, data: MemberInput, consent: bool = True) -> dict:
+    """Every field's rules at once, so a form marks all its mistakes in one round trip.
+    Uniqueness is checked after (_check_unique): only for a signup valid otherwise, so
+    the join page's answer to a registered voter ID stays the same as to a new one."""
+    found = Refusals()
+    values = _clean(data, found, None)
+    values |= found.check(place, actor, permission, data.block_id, data.zone_id) or {}
+    if not consent:
+        found.errors.append(ValidationError(_l("The member must agree to the privacy "
+                                               "notice."), field="consent"))
+    found.raise_any()
+    return values
+
+
+def check(actor, data: MemberInput, *, permission: str, consent: bool = True) -> None:
+    """A form's input against every rule but uniqueness, for a form that failed its own
+    checks: ValidationError(s) naming each bad field, or nothing."""
+    _checked(actor, permission, data, consent=consent)
+
+
 def _check_unique(values: dict, member_id: int | None = None) -> None:
     others = select(func.count()).select_from(Member)
     if member_id is not None:
@@ -119,10 +156,7 @@ def record(actor, data: MemberInput, *, channel: str, notice_version: str | None
     ``actor`` None is a member enrolling themselves on the public join page.
     """
     permission = MEMBER_CREATE if actor is not None else None
-    values = clean(data) | place(actor, permission, data.block_id, data.zone_id)
-    if not notice_version:
-        raise ValidationError(_l("The member must agree to the privacy notice."),
-                              field="consent")
+    values = _checked(actor, permission, data, consent=bool(notice_version))
     _check_unique(values)
     now = utcnow()
     member = Member(**values, channel=channel, status="recorded",
@@ -144,7 +178,7 @@ def update(actor, member_id: int, data: MemberInput) -> Member:
                                            or member_in_scope(actor, MEMBER_REVOKE, member)):
         raise ValidationError(_l("An approved member can be corrected only by the block "
                                  "president or the district office."))
-    values = clean(data) | place(actor, MEMBER_EDIT, data.block_id, data.zone_id)
+    values = _checked(actor, MEMBER_EDIT, data)
     _check_unique(values, member.id)
     if values["mobile"] != member.mobile:
         member.verified_at = None

@@ -6,7 +6,7 @@ every value again, so a crafted POST gains nothing.
 
 from __future__ import annotations
 
-from flask import current_app, flash
+from flask import current_app, flash, g
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -52,6 +52,19 @@ class MemberForm(AdminForm):
     consent = BooleanField(_l("The member has read the privacy notice and agrees"))
 
 
+def _unit_choices(permission) -> tuple[list, list]:
+    """The actor's blocks and zones as (id, name): one query, once per request (kept in
+    flask.g, never on the view, which every user shares)."""
+    cache = g.setdefault("_unit_choices", {})
+    key = (current_user.id, permission)
+    if key not in cache:
+        units = db.session.scalars(
+            scoped_units(current_user, permission, levels=["block", "zone"])).all()
+        cache[key] = ([(u.id, str(u)) for u in units if u.level == "block"],
+                      [(u.id, str(u)) for u in units if u.level == "zone"])
+    return cache[key]
+
+
 class MemberFormMixin:
     """Create and edit for member views, through services.members."""
 
@@ -63,14 +76,16 @@ class MemberFormMixin:
     def can_edit(self):
         return has_permission(current_user, MEMBER_EDIT)
 
+    create_template = "admin/member_create.html"
+    edit_template = "admin/member_edit.html"
+
     def scaffold_form(self):
         return MemberForm
 
     def _with_choices(self, form, permission):
-        blocks = db.session.scalars(scoped_units(current_user, permission, levels=["block"]))
-        form.block_id.choices = choices((b.id, str(b)) for b in blocks)
-        zones = db.session.scalars(scoped_units(current_user, permission, levels=["zone"]))
-        form.zone_id.choices = choices([("", "—")] + [(z.id, str(z)) for z in zones])
+        blocks, zones = _unit_choices(permission)
+        form.block_id.choices = choices(blocks)
+        form.zone_id.choices = choices([("", "—"), *zones])
         return form
 
     def create_form(self, obj=None):
@@ -94,18 +109,30 @@ class MemberFormMixin:
         return self._save(form, lambda: member_service.update(
             current_user, model.id, self._input(form)))
 
+    def validate_form(self, form):
+        """WTForms' checks, and when they fail, the service's rules too: every mistake is
+        marked in one round trip, not the form's first and then the service's."""
+        if super().validate_form(form):
+            return True
+        if form.is_submitted() and "csrf_token" not in form.errors:
+            permission = MEMBER_EDIT if "consent" not in form else MEMBER_CREATE
+            consent = form.consent.data if "consent" in form else True
+            try:
+                member_service.check(current_user, self._input(form), permission=permission,
+                                     consent=consent)
+            except ValidationError as error:
+                _mark(form, error, only_clean_fields=True)
+        return False
+
     def _save(self, form, write):
         try:
             member = write()
         except ValidationError as error:
             db.session.rollback()
-            if error.code == "epic_taken":
+            if any(e.code == "epic_taken" for e in getattr(error, "errors", [error])):
                 member_service.log_refused_epic(form.epic.data, form.block_id.data)
                 db.session.commit()
-            field = form._fields.get(error.field or "")
-            if field is not None:
-                field.errors = [*field.errors, error.message]
-            flash(str(error.message), "error")
+            _mark(form, error)
             return False
         except ServiceError as error:
             db.session.rollback()
@@ -118,3 +145,14 @@ class MemberFormMixin:
     def delete_model(self, model):
         flash(_("Members are never deleted: reject or revoke them with a reason."), "error")
         return False
+
+
+def _mark(form, error: ValidationError, only_clean_fields: bool = False) -> None:
+    """Each refusal beside its field, as text (Flask-Admin shows only str errors, not
+    lazy ones); a refusal naming no field of the form is flashed."""
+    for refusal in getattr(error, "errors", [error]):
+        field = form._fields.get(refusal.field or "")
+        if field is None:
+            flash(str(refusal.message), "error")
+        elif not (only_clean_fields and field.errors):
+            field.errors = [*field.errors, str(refusal.message)]

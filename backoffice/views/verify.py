@@ -1,5 +1,9 @@
-"""The enroller's phone-check step: send the code, type what the member reads out,
-and take the member's photo. Laid out for a phone screen."""
+"""The enroller's phone-check steps: send the code, type what the member reads out,
+take the member's photo, then on to the next member. Laid out for a phone screen.
+
+Every step can be reached again: from the member's page and from "my members
+waiting for a code" (/waiting/), so a code lost on a bad network is one tap away.
+"""
 
 from __future__ import annotations
 
@@ -10,19 +14,25 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.file import FileField
+from sqlalchemy import select
 from wtforms import HiddenField, StringField
 from wtforms.validators import Length
 
-from backoffice.auth.roles import MEMBER_VERIFY
-from backoffice.auth.scoping import member_in_scope
+from backoffice.auth.roles import MEMBER_CREATE, MEMBER_VERIFY
+from backoffice.auth.scoping import has_permission, member_filter, member_in_scope
 from backoffice.extensions import db
 from backoffice.i18n import current_language
+from backoffice.models import Member, PhoneVerification, utcnow
+from backoffice.security import allows_camera
 from backoffice.services import photos, verification
 from backoffice.services.errors import ServiceError
 from backoffice.services.membership_numbers import format_membership_no
 from backoffice.services.privacy import mask_phone
 from backoffice.uploads import accepts_file
 from backoffice.views.base import AdminForm
+
+#: how many of one's own members waiting for a code the list shows, newest first
+WAITING_SHOWN = 50
 
 
 class VerifyForm(AdminForm):
@@ -37,11 +47,19 @@ class PhotoForm(AdminForm):
                       render_kw={"accept": "image/*", "capture": "environment"})
 
 
+def may_verify(member) -> bool:
+    """Whether the current user may run this member's SMS check and photo steps."""
+    return (member.erased_at is None and member.status not in ("rejected", "revoked")
+            and member_in_scope(current_user, MEMBER_VERIFY, member))
+
+
 class VerifyMixin:
-    """/verify/?id=: for members still waiting for their phone check."""
+    """/verify/?id= (send, check, photo) and /waiting/ (one's members without a check)."""
 
     def get_save_return_url(self, model, is_created=False):
-        if is_created and model.status == "recorded":
+        """A saved member still waiting for the phone check goes on to it: a new one,
+        and one whose corrected number cleared the check."""
+        if model.status == "recorded" and may_verify(model):
             return url_for(".verify", id=model.id)
         return super().get_save_return_url(model, is_created)
 
@@ -52,19 +70,20 @@ class VerifyMixin:
         return member
 
     @expose("/verify/", methods=["GET", "POST"])
+    @allows_camera  # the photo is taken here: Permissions-Policy camera=(self)
     def verify(self):
         member = self._member_to_verify()
         form = VerifyForm(request.form if request.method == "POST" else None)
         if request.method == "POST" and form.validate():
-            done = self._verify_step(member, form)
-            if done:
-                return redirect(url_for(".details_view", id=member.id))
+            self._verify_step(member, form)
             return redirect(url_for(".verify", id=member.id))
         return self.render("admin/verify.html", member=member, form=form,
                            photo_form=PhotoForm(), phone=mask_phone(member.mobile),
-                           number=format_membership_no(member.id))
+                           number=format_membership_no(member.id),
+                           code_sent=_code_sent(member),
+                           may_record=has_permission(current_user, MEMBER_CREATE))
 
-    def _verify_step(self, member, form) -> bool:
+    def _verify_step(self, member, form) -> None:
         try:
             # settle: the claim is committed before the gateway is called (docs/sqlite.md).
             if form.step.data == "send":
@@ -76,10 +95,9 @@ class VerifyMixin:
                                                  settle=db.session.commit)
         except ServiceError as error:
             flash(str(error.message), "info")
-            return True
+            return
         db.session.commit()  # a failed send is kept too: it is part of the record
         flash(str(result.message), "success" if result.ok else "error")
-        return result.ok and form.step.data != "send"
 
     @expose("/photo/", methods=["POST"])
     @accepts_file("PHOTO_MAX_BYTES")
@@ -95,6 +113,33 @@ class VerifyMixin:
             db.session.commit()
             flash(_("The photo is saved."), "success")
         return redirect(url_for(".verify", id=member.id))
+
+    @expose("/waiting/")
+    def waiting_view(self):
+        """The members this user recorded whose phone is not checked yet, newest first:
+        the way back to a code that did not arrive."""
+        if not has_permission(current_user, MEMBER_VERIFY):
+            abort(403)
+        members = db.session.scalars(
+            select(Member).where(member_filter(current_user, MEMBER_VERIFY),
+                                 Member.recorded_by_id == current_user.id,
+                                 Member.status == "recorded", Member.erased_at.is_(None))
+            .order_by(Member.id.desc()).limit(WAITING_SHOWN)).all()
+        return self.render("admin/waiting.html", members=[
+            (member, format_membership_no(member.id), mask_phone(member.mobile))
+            for member in members])
+
+
+def _code_sent(member) -> bool:
+    """A code that can still be typed in went to the member's current number."""
+    pending = db.session.scalar(
+        select(PhoneVerification.id)
+        .where(PhoneVerification.member_id == member.id,
+               PhoneVerification.status == "pending",
+               PhoneVerification.phone == member.mobile,
+               PhoneVerification.expires_at > utcnow())
+        .limit(1))
+    return pending is not None
 
 
 def _client_ip() -> str:

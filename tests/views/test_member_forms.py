@@ -69,3 +69,40 @@ def test_members_are_never_deleted(browser, staff, units, app):
     b = browser(staff["state"])
     b.post("/admin/members/delete/", {"id": member.id}, token_from="/admin/members/")
     assert db.session.get(Member, member.id) is not None
+
+
+def test_every_mistake_is_marked_beside_its_field_at_once_in_hindi(browser, staff, units):
+    """Three mistakes, one round trip: each reason beside its field, in Hindi, and the
+    browser's own one-at-a-time checks switched off."""
+    b = browser(staff["enroller"], lang="hi")
+    page = b.post("/admin/members/new/", FORM | {
+        "block_id": units["BLK-BILHA"].id, "mobile": "1800 180 1551", "epic": "12345",
+        "date_of_birth": "2015-01-01"}, token_from="/admin/members/new/").get_data(as_text=True)
+    form = page[page.index("<form"):]
+    for field, reason in (("date_of_birth", "सदस्य की आयु कम से कम 18 वर्ष होनी चाहिए"),
+                          ("mobile", "यह नंबर मोबाइल नंबर नहीं है"),
+                          ("epic", "ABC1234567")):
+        at = form.index(f'id="{field}"')
+        assert reason in form[at:at + 1200], field  # the reason right after its input
+    assert form.count("is-invalid") == 3 and "novalidate" in form
+    assert db.session.scalar(select(Member).where(Member.full_name == "प्रियंका त्रिपाठी")) is None
+
+
+def test_a_blank_form_marks_the_forms_and_the_rules_mistakes_together(browser, staff, units):
+    b = browser(staff["enroller"])
+    page = b.post("/admin/members/new/", {"relation": "father", "gender": "female",
+                                          "mobile": "12", "block_id": units["BLK-BILHA"].id},
+                  token_from="/admin/members/new/").get_data(as_text=True)
+    # the form's own checks (required fields) and the service's (the mobile, consent)
+    assert "This is not a valid mobile number" in page or "valid Indian mobile" in page
+    assert "privacy notice" in page and page.count("is-invalid") >= 5
+
+
+def test_saving_a_member_leads_only_to_the_sms_step(browser, staff, units):
+    """No "save and add another" that would skip the phone check."""
+    b = browser(staff["enroller"])
+    page = b.get("/admin/members/new/").get_data(as_text=True)
+    assert "_add_another" not in page and "_continue_editing" not in page
+    response = b.post("/admin/members/new/", FORM | {"block_id": units["BLK-BILHA"].id},
+                      token_from="/admin/members/new/")
+    assert "/admin/members/verify/?id=" in response.headers["Location"]
