@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from backoffice.audit.cli import audit_cli, key_path
 from backoffice.audit.verify import new_key
 from backoffice.auth.login import find_staff
+from backoffice.backup_cli import backup_cli
 from backoffice.db_cli import grant_app_role_command
 from backoffice.doctor import doctor
 from backoffice.extensions import db
@@ -37,6 +38,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(maintain_command)
     app.cli.add_command(photos_cli)
     app.cli.add_command(doctor)
+    app.cli.add_command(backup_cli)
     migrate_cli.add_command(grant_app_role_command)  # `backoffice db grant-app-role`
 
 
