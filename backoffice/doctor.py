@@ -63,7 +63,8 @@ def redis() -> list[Finding]:
 
 def file_storage() -> list[Finding]:
     """Write, read back and delete a small file, as a photo upload would."""
-    name = f"doctor/probe-{secrets.token_hex(8)}"
+    # A name at the storage's top level: on disk no folder is left behind after it.
+    name = f"doctor-probe-{secrets.token_hex(8)}"
     data = secrets.token_bytes(64)
     try:
         storage.save(name, data)

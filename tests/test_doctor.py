@@ -45,6 +45,15 @@ def test_doctor_passes_what_is_fine_and_exits_zero(app, monkeypatch):
     assert result.output.startswith("OK:")
 
 
+def test_doctor_leaves_nothing_behind_in_the_file_storage(make_app, tmp_path):
+    folder = tmp_path / "files"
+    folder.mkdir()
+    app = make_app(STORAGE_BACKEND="filesystem", STORAGE_DIR=str(folder))
+    with app.app_context():
+        assert doctor.file_storage() == []
+    assert list(folder.iterdir()) == []
+
+
 def test_doctor_names_an_unreachable_database(make_app, tmp_path):
     app = make_app(SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path}/missing/dir/db.sqlite3")
     with app.app_context():
