@@ -55,8 +55,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     audit.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS), render_as_batch=True)
     csrf.init_app(app)
+    ratelimits.init_app(app)  # first: sets the Redis time-outs Flask-Limiter uses too
     limiter.init_app(app)
-    ratelimits.init_app(app)
     i18n.init_app(app)
     sms.init_app(app)
     auth.init_app(app)

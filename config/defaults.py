@@ -52,6 +52,11 @@ PASSWORD_HASH = {"time_cost": 3, "memory_cost": 65536, "parallelism": 4}
 # Rate limits: in memory unless BACKOFFICE_RATELIMIT_STORAGE_URL names Redis.
 RATELIMIT_STORAGE_URI = "memory://"
 RATELIMIT_HEADERS_ENABLED = True
+# Redis down or restarting: every process counts in its own memory meanwhile (the same
+# limits, per process), logs it once, and goes back to Redis when it answers (docs/faults.md).
+RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+RATELIMIT_STORAGE_TIMEOUT_SECONDS = 1.0  # a Redis that does not answer fails a check this fast
+RATELIMIT_STORAGE_RETRY_SECONDS = 5.0  # how often a process counting alone asks Redis again
 
 # Demo seeding.
 DEMO_MEMBERS = 3000
