@@ -168,6 +168,8 @@ ROLL_PDF_MAX_LINES = 60000
 # Paper-form imports: "otp" (imported members verify their phone like anyone) or
 # "paper_evidence" (the block president may approve them on the paper form).
 PAPER_APPROVAL = "otp"
+# How long the person who approved, rejected or revoked a member may undo it (seconds).
+UNDO_SECONDS = 120
 # The largest paper-form spreadsheet one upload may carry.
 IMPORT_MAX_BYTES = 60_000_000
 # Import checks and commits, roll files and large exports run as jobs (docs/jobs.md).
