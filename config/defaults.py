@@ -78,7 +78,11 @@ PRIVACY_NOTICE_VERSION = "2026-11"
 
 # SMS: console (demo; refused in production), memory (tests), twilio_verify, twilio_messaging.
 SMS_GATEWAY = "console"
-SMS_TIMEOUT_SECONDS = 10.0
+SMS_TIMEOUT_SECONDS = 5.0  # Twilio's connection, and each wait for its answer
+# After this many sends in a row find the provider not answering, sends fail at once for
+# SMS_BREAKER_RESET_SECONDS, then one trial send goes (docs/faults.md).
+SMS_BREAKER_FAILURES = 5
+SMS_BREAKER_RESET_SECONDS = 60
 # A refused /join signup answers as a real send would while the gateway has been failing
 # as a whole within this many seconds (backoffice/sms/health.py).
 SMS_OUTAGE_WINDOW_SECONDS = 120

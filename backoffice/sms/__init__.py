@@ -9,6 +9,7 @@ from flask import Flask, current_app
 from backoffice.settings import ConfigError
 from backoffice.sms import outbox, webhooks
 from backoffice.sms.base import REASONS, Gateway, GatewayError, Sent
+from backoffice.sms.breaker import CircuitBreaker
 from backoffice.sms.console import ConsoleGateway, MemoryGateway
 from backoffice.sms.twilio import (
     LoopbackHttpClient,
@@ -36,10 +37,11 @@ def build(config) -> Gateway:
         return ConsoleGateway()
     if kind == "memory":
         return MemoryGateway()
+    breaker = CircuitBreaker(config["SMS_BREAKER_FAILURES"], config["SMS_BREAKER_RESET_SECONDS"])
     if kind == "twilio_verify":
         return TwilioVerifyGateway(config["TWILIO_ACCOUNT_SID"], config["TWILIO_AUTH_TOKEN"],
                                    config["TWILIO_VERIFY_SERVICE_SID"], http_client=http_client,
-                                   timeout=config["SMS_TIMEOUT_SECONDS"])
+                                   timeout=config["SMS_TIMEOUT_SECONDS"], breaker=breaker)
     if kind == "twilio_messaging":
         base = (config.get("PUBLIC_BASE_URL") or "").rstrip("/")
         return TwilioMessagingGateway(
@@ -47,7 +49,7 @@ def build(config) -> Gateway:
             from_number=config.get("TWILIO_FROM_NUMBER"),
             messaging_service_sid=config.get("TWILIO_MESSAGING_SERVICE_SID"),
             status_callback=f"{base}/sms/status" if base else None,
-            http_client=http_client, timeout=config["SMS_TIMEOUT_SECONDS"])
+            http_client=http_client, timeout=config["SMS_TIMEOUT_SECONDS"], breaker=breaker)
     raise ValueError(f"SMS_GATEWAY must be console, memory, twilio_verify or twilio_messaging, "
                      f"not {kind!r}")
 

@@ -16,6 +16,7 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
 from backoffice.sms.base import Gateway, GatewayError, Sent
+from backoffice.sms.breaker import CircuitBreaker
 
 # Twilio error codes (docs/sms-otp.md) -> our reasons.
 _CODES = {
@@ -77,14 +78,20 @@ class LoopbackHttpClient(TwilioHttpClient):
 
 class _TwilioGateway(Gateway):
     def __init__(self, account_sid: str, auth_token: str, http_client=None,
-                 timeout: float = 10.0) -> None:
+                 timeout: float = 5.0, breaker: CircuitBreaker | None = None) -> None:
         if not account_sid or not auth_token:
             raise GatewayError("misconfigured", "credentials")
         self.client = Client(account_sid, auth_token, http_client=http_client)
         if http_client is None:
+            # requests applies it to the connection and to each wait for the answer
             self.client.http_client.timeout = timeout
+        self.breaker = breaker or CircuitBreaker()
 
     def _call(self, make):
+        return self.breaker.call(lambda: self._translated(make))
+
+    @staticmethod
+    def _translated(make):
         try:
             return make()
         except Exception as error:  # noqa: BLE001 - translate() re-raises what it does not know
@@ -97,8 +104,9 @@ class TwilioVerifyGateway(_TwilioGateway):
     name = "twilio_verify"
     manages_codes = True
 
-    def __init__(self, account_sid, auth_token, service_sid, http_client=None, timeout=10.0):
-        super().__init__(account_sid, auth_token, http_client, timeout)
+    def __init__(self, account_sid, auth_token, service_sid, http_client=None, timeout=5.0,
+                 breaker=None):
+        super().__init__(account_sid, auth_token, http_client, timeout, breaker)
         if not service_sid:
             raise GatewayError("misconfigured", "service")
         self.service = self.client.verify.v2.services(service_sid)
@@ -130,8 +138,8 @@ class TwilioMessagingGateway(_TwilioGateway):
     name = "twilio_messaging"
 
     def __init__(self, account_sid, auth_token, *, from_number=None, messaging_service_sid=None,
-                 status_callback=None, http_client=None, timeout=10.0):
-        super().__init__(account_sid, auth_token, http_client, timeout)
+                 status_callback=None, http_client=None, timeout=5.0, breaker=None):
+        super().__init__(account_sid, auth_token, http_client, timeout, breaker)
         if not (from_number or messaging_service_sid):
             raise GatewayError("misconfigured", "sender")
         self.sender = ({"messaging_service_sid": messaging_service_sid}
