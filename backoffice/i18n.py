@@ -13,6 +13,7 @@ from flask_babel import format_decimal, get_locale
 from flask_login import current_user
 
 from backoffice.extensions import babel, db
+from backoffice.labels import label
 from backoffice.urls import safe_next
 
 bp = Blueprint("i18n", __name__)
@@ -23,17 +24,22 @@ COOKIE_MAX_AGE = 365 * 24 * 3600
 
 
 def select_locale() -> str:
-    """The user's choice (session, account, cookie), then the browser, then Hindi."""
+    """The user's choice (session, account, cookie), else the drive's language (Hindi).
+
+    The browser's Accept-Language is not asked: most Android phones in India
+    send en-IN whatever their owner reads, so it would put most people on
+    English pages they did not choose. English is one tap away on every page.
+    """
+    default = _BABEL_LOCALE[current_app.config["BABEL_DEFAULT_LOCALE"]]
     if not has_request_context():  # CLI commands and background work
-        return _BABEL_LOCALE[current_app.config["BABEL_DEFAULT_LOCALE"]]
+        return default
     choices = [session.get("lang"), request.cookies.get(COOKIE)]
     if current_user and getattr(current_user, "is_authenticated", False):
         choices.insert(1, current_user.preferred_locale)
     for choice in choices:
         if choice in _BABEL_LOCALE:
             return _BABEL_LOCALE[choice]
-    best = request.accept_languages.best_match(current_app.config["LANGUAGES"])
-    return _BABEL_LOCALE[best or current_app.config["BABEL_DEFAULT_LOCALE"]]
+    return default
 
 
 def current_language() -> str:
@@ -63,14 +69,17 @@ def indian_number(value: int | float | None) -> str:
 IST = timedelta(hours=5, minutes=30)  # India keeps one offset all year
 
 
-def short_date(value: date | datetime | None) -> str:
-    """dd/mm/yyyy, as on Indian forms; datetimes (naive UTC) are shown in IST.
+def short_date(value: date | datetime | str | None) -> str:
+    """dd/mm/yyyy, as on Indian forms; datetimes (naive UTC, or ISO 8601 text in UTC
+    as the audit log keeps them) are shown in IST as dd/mm/yyyy HH:MM.
 
     Plain arithmetic, not Babel's time-zone machinery: a list page formats a
     date per row, and the digits are the same in both languages.
     """
-    if value is None:
+    if value is None or value == "":
         return ""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value[:19])
     if isinstance(value, datetime):
         return (value + IST).strftime("%d/%m/%Y %H:%M")
     return value.strftime("%d/%m/%Y")
@@ -80,4 +89,5 @@ def init_app(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale)
     app.register_blueprint(bp)
     app.jinja_env.globals.update(current_language=current_language)
-    app.jinja_env.filters.update(indian_number=indian_number, short_date=short_date)
+    app.jinja_env.filters.update(indian_number=indian_number, short_date=short_date,
+                                 label=lambda code, kind: label(kind, code))

@@ -104,7 +104,7 @@ def make_app(database_url, tmp_path):
 @pytest.fixture
 def ctx(app):
     """A request context for service tests, messages in English."""
-    with app.test_request_context(headers={"Accept-Language": "en"}):
+    with app.test_request_context(headers={"Cookie": "lang=en"}):
         yield
 
 

@@ -110,7 +110,11 @@ class Client:
         cookies = urllib.request.HTTPCookieProcessor(self.jar)
         self.opener = urllib.request.build_opener(cookies)
         self.direct = urllib.request.build_opener(cookies, NoRedirect)
-        self.headers = {"Accept-Language": lang}
+        self.headers = {}
+        # The language a person chose (the browser's Accept-Language is not asked).
+        self.jar.set_cookie(http.cookiejar.Cookie(
+            0, "lang", lang, None, False, "127.0.0.1", False, False, "/", True, False, None,
+            False, None, None, {}))
 
     def request(self, path: str, data: bytes | None = None, content_type: str | None = None,
                 follow: bool = True) -> Reply:

@@ -11,8 +11,20 @@ def test_login_page_is_hindi_by_default_and_english_on_request(app, browser):
     page = browser(lang=None).get("/login").get_data(as_text=True)
     assert '<html lang="hi">' in page
     assert "लॉग इन करें" in page and "पासवर्ड" in page
-    english = browser(lang=None).get("/login", headers={"Accept-Language": "en-GB,en;q=0.8"})
+    english = browser(lang="en").get("/login")
     assert "Log in to the membership backoffice" in english.get_data(as_text=True)
+
+
+def test_a_phone_set_to_english_still_gets_hindi_until_the_person_chooses(app, browser):
+    """Most Android phones in India send en-IN whatever their owner reads."""
+    for header in ("en-IN,en-GB;q=0.9,en-US;q=0.8,en;q=0.7", "en-US", "en"):
+        page = browser(lang=None).get("/join", headers={"Accept-Language": header})
+        assert '<html lang="hi">' in page.get_data(as_text=True), header
+    b = browser(lang=None)
+    token = b.csrf_token("/join")
+    b.client.post("/language", data={"lang": "en", "next": "/join", "csrf_token": token})
+    page = b.get("/join", headers={"Accept-Language": "hi-IN"}).get_data(as_text=True)
+    assert '<html lang="en">' in page and "Become a member" in page
 
 
 def test_admin_index_renders_in_hindi_and_english(app, browser, staff):

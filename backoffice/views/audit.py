@@ -14,11 +14,13 @@ from sqlalchemy import and_, or_, select, true
 from backoffice.auth.roles import AUDIT_VIEW, ROLE_LABELS
 from backoffice.auth.scoping import grants_for, staff_filter, unit_filter, unit_in_scope
 from backoffice.extensions import db
+from backoffice.i18n import short_date
+from backoffice.labels import options as label_options
 from backoffice.models import AuditEvent, StaffUser, Unit
 from backoffice.services.membership_numbers import format_membership_no
 from backoffice.views.base import ScopedModelView
 from backoffice.views.filters import OptionFilter
-from backoffice.views.formatting import unit_column, unit_name
+from backoffice.views.formatting import label_column, unit_column, unit_name
 
 
 def audit_scope(user):
@@ -73,7 +75,8 @@ def _roles(view, context, model, name):
 
 
 def _when(view, context, model, name):
-    return model.occurred_at.replace("T", " ")[:19] + " UTC"
+    """The stored ISO time (UTC) as IST, dd/mm/yyyy HH:MM."""
+    return short_date(model.occurred_at)
 
 
 ACTIONS = (
@@ -103,12 +106,13 @@ class AuditEventView(ScopedModelView):
                      "prev_hash": _l("Previous hash"), "row_hash": _l("Hash")}
     column_formatters = {"actor_user_id": _actor, "entity_id": _entity, "changes": _json,
                          "details": _json, "unit_id": unit_column("unit_id"),
-                         "occurred_at": _when}
+                         "occurred_at": _when, "action": label_column("action")}
     column_formatters_detail = column_formatters | {"actor_roles": _roles}
     column_default_sort = ("seq", True)
     column_sortable_list = ("seq",)
     column_filters = (
-        OptionFilter(AuditEvent.action, _l("What"), options=lambda: [(a, a) for a in ACTIONS]),
+        OptionFilter(AuditEvent.action, _l("What"),
+                     options=lambda: label_options("action", ACTIONS)),
         OptionFilter(AuditEvent.actor_user_id, _l("Who"), options=lambda: scoped_actor_options()),
         DateTimeBetweenFilter(AuditEvent.occurred_at, _l("When")),
     )

@@ -9,10 +9,13 @@ backoffice.auth.scoping.
 
 from __future__ import annotations
 
+from datetime import date, datetime
+
 from flask import abort, flash, g, redirect, request, url_for
 from flask_admin import AdminIndexView, BaseView
 from flask_admin.babel import gettext as admin_gettext
 from flask_admin.contrib.sqla import ModelView
+from flask_admin.model import typefmt
 from flask_admin.model.base import FilterGroup
 from flask_admin.tools import rec_getattr
 from flask_babel import gettext as _
@@ -30,7 +33,7 @@ from backoffice.auth import second_factor
 from backoffice.auth.roles import DASHBOARD_VIEW
 from backoffice.auth.scoping import has_permission
 from backoffice.extensions import db
-from backoffice.i18n import indian_number
+from backoffice.i18n import indian_number, short_date
 from backoffice.services.errors import ServiceError
 from backoffice.services.exports import safe_cell
 
@@ -137,6 +140,28 @@ class BoundedCountQuery(Query):
         return self.session.query(func.count()).select_from(inner).scalar()
 
 
+def _when(view, value, name) -> str:
+    return short_date(value)
+
+
+def _yes_no(view, value, name) -> Markup:
+    """Flask-Admin's tick or dash, titled in the user's language (its own says
+    "name: true")."""
+    icon, title = ("fa-check-circle", _("Yes")) if value else ("fa-minus-circle", _("No"))
+    return Markup('<span class="fa {}" title="{}"></span>').format(icon, title)
+
+
+def _type_formatters(base, extra=None) -> dict:
+    """Flask-Admin's formatters with dates and times as people here read them: in
+    IST as dd/mm/yyyy HH:MM (datetime first: a datetime is a date too)."""
+    return {datetime: _when, date: _when} | dict(base) | (extra or {})
+
+
+#: every admin list, details page and export: no "2026-11-30 05:09:39" in UTC
+LIST_TYPE_FORMATTERS = _type_formatters(typefmt.BASE_FORMATTERS, {bool: _yes_no})
+DETAIL_TYPE_FORMATTERS = _type_formatters(typefmt.DETAIL_FORMATTERS, {bool: _yes_no})
+EXPORT_TYPE_FORMATTERS = _type_formatters(typefmt.EXPORT_FORMATTERS)
+
 _CHECKBOX_OPEN = '<td><input type="checkbox" name="rowid" class="action-checkbox" value="'
 _CHECKBOX_TITLE = '" title="'
 _CHECKBOX_CLOSE = '" /></td>'
@@ -187,6 +212,9 @@ class ScopedModelView(SecureMixin, ModelView):
     can_set_page_size = False
     page_size = 50
     fast_mass_delete = False  # would skip delete hooks and the audit log
+    column_type_formatters = LIST_TYPE_FORMATTERS
+    column_type_formatters_detail = DETAIL_TYPE_FORMATTERS
+    column_type_formatters_export = EXPORT_TYPE_FORMATTERS
 
     # Lists count and page at most count_bound rows: a state-wide user never pays
     # for count(*) over a million members, nor for a deep OFFSET. Exports take every

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from flask import g, has_request_context
-from flask_babel import gettext as _
 from sqlalchemy import select
 
 from backoffice.extensions import db
 from backoffice.i18n import current_language, short_date
+from backoffice.labels import LABELS, label
 from backoffice.models import Unit
 
 
@@ -39,20 +39,30 @@ def date_column(view, context, model, name):
     return short_date(getattr(model, name))
 
 
+def label_text(kind: str, code: str | None) -> str:
+    """A stored code's label (backoffice/labels.py), translated once per request and
+    kind: a list page asks fifty times."""
+    if code is None:
+        return ""
+    if not has_request_context():
+        return str(label(kind, code))
+    translated = g.setdefault("_labels", {})
+    names = translated.get(kind)
+    if names is None:
+        names = translated[kind] = {key: str(value) for key, value in LABELS[kind].items()}
+    return names.get(code, code)
+
+
+def label_column(kind: str):
+    """A column formatter showing a stored code by its label."""
+    def format_label(view, context, model, name):
+        return label_text(kind, getattr(model, name))
+
+    return format_label
+
+
 def status_label(status: str) -> str:
-    """Translated once per request: a list page asks fifty times."""
-    labels = g.get("_status_labels") if has_request_context() else None
-    if labels is None:
-        labels = {
-            "recorded": _("Recorded"),
-            "phone_verified": _("Phone verified"),
-            "approved": _("Approved"),
-            "rejected": _("Rejected"),
-            "revoked": _("Revoked"),
-        }
-        if has_request_context():
-            g._status_labels = labels
-    return labels.get(status, status)
+    return label_text("status", status)
 
 
 def status_column(view, context, model, name):
@@ -60,16 +70,8 @@ def status_column(view, context, model, name):
 
 
 def level_label(level: str) -> str:
-    labels = {
-        "state": _("State"),
-        "division": _("Division"),
-        "district": _("District"),
-        "block": _("Block"),
-        "zone": _("Zone"),
-    }
-    return labels.get(level, level)
+    return label_text("level", level)
 
 
 def channel_label(channel: str) -> str:
-    labels = {"enroller": _("Enroller"), "self": _("Self-enrolment"), "paper": _("Paper form")}
-    return labels.get(channel, channel)
+    return label_text("channel", channel)

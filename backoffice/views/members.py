@@ -29,6 +29,7 @@ from backoffice.views.filters import OptionFilter
 from backoffice.views.formatting import (
     channel_label,
     date_column,
+    label_column,
     status_column,
     status_label,
     unit_column,
@@ -133,6 +134,9 @@ class MemberView(AuditedExportMixin, VerifyMixin, MemberFormMixin, DecisionsMixi
         "mobile": _pii(mask_phone),
         "epic": _pii(mask_epic),
         "status": status_column,
+        "channel": label_column("channel"),
+        "relation": label_column("relation"),
+        "gender": label_column("gender"),
         "division_id": unit_column("division_id"),
         "district_id": unit_column("district_id"),
         "block_id": unit_column("block_id"),

@@ -30,7 +30,7 @@ from backoffice.views.base import (
     id_or_404,
     save_through,
 )
-from backoffice.views.formatting import date_column, unit_column
+from backoffice.views.formatting import date_column, label_column, unit_column
 from backoffice.views.roll_files import RollFilesMixin
 
 
@@ -46,11 +46,15 @@ class RollView(RollFilesMixin, ScopedModelView):
     can_view_details = True
     details_template = "admin/roll_details.html"
     column_list = ("title", "unit_id", "cut_off", "status", "entry_count", "claims_until")
+    column_details_list = (*column_list, "created_at", "frozen_at", "published_at",
+                           "finalised_at")
     column_labels = {"title": _l("Title"), "unit_id": _l("Unit"), "cut_off": _l("Cut-off date"),
                      "status": _l("Status"), "entry_count": _l("Members"),
-                     "claims_until": _l("Claims until")}
+                     "claims_until": _l("Claims until"), "created_at": _l("Created on"),
+                     "frozen_at": _l("Frozen on"), "published_at": _l("Published on"),
+                     "finalised_at": _l("Made final on")}
     column_formatters = {"unit_id": unit_column("unit_id"), "cut_off": date_column,
-                         "claims_until": date_column}
+                         "claims_until": date_column, "status": label_column("roll")}
     column_default_sort = ("id", True)
     column_sortable_list = ("cut_off",)
 

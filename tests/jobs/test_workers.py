@@ -61,7 +61,7 @@ def world(make_app, tmp_path):
     config = queue_config()
     app = make_app(**config)
     created = {}
-    with app.app_context(), app.test_request_context(headers={"Accept-Language": "en"}):
+    with app.app_context(), app.test_request_context(headers={"Cookie": "lang=en"}):
         before = set(db.session.scalars(select(Unit.id)))
         by_code = load_units(read_units_csv())
         head = factories.staff_with_role("district_president", by_code["DIST-BILASPUR"])

@@ -104,7 +104,7 @@ def test_two_people_approving_at_once_give_one_result(tmp_path):
     first_updated = threading.Event()
 
     def decide(name, user_id):
-        with app.app_context(), app.test_request_context(headers={"Accept-Language": "en"}):
+        with app.app_context(), app.test_request_context(headers={"Cookie": "lang=en"}):
             if name == "second":
                 first_updated.wait(10)
             actor = db.session.get(StaffUser, user_id)

@@ -172,7 +172,7 @@ class Forms(HTMLParser):
 @pytest.fixture
 def world(app, browser, staff, units):
     """One row of every kind a page may be opened on, in the state admin's scope."""
-    with app.test_request_context(headers={"Accept-Language": "en"}):
+    with app.test_request_context(headers={"Cookie": "lang=en"}):
         member = factories.member(units["BLK-BILHA"], status="phone_verified")
         factories.approved(units["BLK-BILHA"], booth_no="7")
         roll = roll_service.create(staff["state"], units["DIST-BILASPUR"], date(2026, 11, 15),
