@@ -2,24 +2,23 @@
 
 from __future__ import annotations
 
-from flask import g
+from flask import current_app, g, request
 from flask_admin.contrib.sqla.filters import DateTimeBetweenFilter
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup, escape
-from sqlalchemy import and_, or_
+from sqlalchemy import and_
 
 from backoffice.auth.roles import MEMBER_APPROVE, MEMBER_VIEW, MEMBER_VIEW_PII
 from backoffice.auth.scoping import has_permission, member_filter, scoped_units
 from backoffice.extensions import db
 from backoffice.models import CHANNELS, STATUSES, Member
 from backoffice.services import erasure
-from backoffice.services.errors import ValidationError
-from backoffice.services.membership_numbers import format_membership_no, parse_membership_no
+from backoffice.services.membership_numbers import format_membership_no
 from backoffice.services.privacy import mask_epic, mask_phone
+from backoffice.services.search import member_search, sees_phone_tails
 from backoffice.services.stats import status_counts
-from backoffice.services.validation import normalise_epic, normalise_mobile
 from backoffice.views.audit import member_history, staff_name
 from backoffice.views.base import ScopedModelView
 from backoffice.views.decisions import DecisionsMixin
@@ -58,6 +57,10 @@ def _membership_no(view, context, model, name):
         base = g._details_url = view.get_url(".details_view")
     # Markup.format would cost more than the rest of the row: escape() the two values
     return Markup(f'<a href="{escape(base)}?id={int(model.id)}">{escape(number)}</a>')  # noqa: S704
+
+
+def _prefix() -> str:
+    return current_app.config["MEMBERSHIP_PREFIX"]
 
 
 def _name(view, context, model, name):
@@ -198,9 +201,23 @@ class MemberView(AuditedExportMixin, VerifyMixin, MemberFormMixin, DecisionsMixi
     def search_placeholder(self):
         return _("Name, mobile, voter ID or membership no.")
 
+    def get_empty_list_message(self):
+        """After a search that found no one: what a search can find."""
+        if not request.args.get("search"):
+            return super().get_empty_list_message()
+        if sees_phone_tails(current_user):
+            return _("No member found. Search finds a member by any word of the name as it "
+                     "begins, in Hindi or English letters (Kamla finds कमला), by mobile number "
+                     "or its last 4 or more digits, by voter ID, or by membership number with "
+                     "or without %(prefix)s and the zeros.", prefix=_prefix())
+        return _("No member found. Search finds a member by any word of the name as it begins, "
+                 "in Hindi or English letters (Kamla finds कमला), by full mobile number, by "
+                 "voter ID, or by membership number with or without %(prefix)s and the zeros.",
+                 prefix=_prefix())
+
     def _apply_search(self, query, count_query, joins, count_joins, search):
-        """One indexed lookup per kind of term instead of ILIKE over every column."""
-        clause = _search_clause(search)
+        """Name words by their phonetic key, numbers by index: services/search.py."""
+        clause = member_search(current_user, search)
         query = query.filter(clause)
         if count_query is not None:
             count_query = count_query.filter(clause)
@@ -224,24 +241,3 @@ class ApprovalQueueView(MemberView):
 
     def count_from_counters(self):
         return status_counts(current_user, MEMBER_APPROVE)["phone_verified"]
-
-def _search_clause(search: str):
-    term = " ".join(search.split())[:150]
-    member_id = parse_membership_no(term)
-    if member_id is not None:
-        return Member.id == member_id
-    exact = []
-    try:
-        exact.append(Member.mobile == normalise_mobile(term))
-    except ValidationError:
-        pass
-    try:
-        epic = normalise_epic(term)
-        if epic:
-            exact.append(Member.epic == epic)
-    except ValidationError:
-        pass
-    if exact:
-        return or_(*exact)
-    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return Member.full_name.ilike(f"{escaped}%", escape="\\")

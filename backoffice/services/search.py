@@ -1,0 +1,124 @@
+"""The member search: what a typed term finds, as one SQL condition.
+
+A term is, in this order:
+- a membership number, whole (CG000012345 with its check digit, prefix optional)
+  or in part: the digits without the prefix and the leading zeros, with or without
+  the check digit (12345 or 123455 find member 12345);
+- a full mobile number, or its last 4 to 9 digits, only for staff who see phones
+  unmasked, and only among the members whose phones they see;
+- a voter ID (EPIC);
+- otherwise words of a name: every word typed must begin a word of the member's
+  name, compared as phonetic keys (backoffice/phonetic.py), so "बघेल", "baghel" and
+  "Bagh" find कमला बघेल and Kamla Baghel alike.
+
+The name words are matched as ``search_key LIKE '% bgel%'``: on PostgreSQL a
+trigram index (pg_trgm, migration 0015) answers it, the mobile's tail likewise;
+on SQLite it is a scan of the viewer's rows (docs/search.md).
+"""
+
+from __future__ import annotations
+
+import re
+
+from flask import current_app
+from sqlalchemy import ColumnElement, and_, false, or_
+from stdnum import verhoeff
+
+from backoffice import phonetic
+from backoffice.auth.roles import MEMBER_VIEW_PII
+from backoffice.auth.scoping import has_permission, member_filter
+from backoffice.models import Member
+from backoffice.services.errors import ValidationError
+from backoffice.services.membership_numbers import parse_membership_no
+from backoffice.services.validation import normalise_epic, normalise_mobile
+
+MAX_TERM = 150
+#: a mobile's tail is searched from this many digits: fewer match too many phones
+PHONE_TAIL_MIN = 4
+_ID_DIGITS = 9  # 8 digits of the id and the check digit
+_SEPARATORS = re.compile(r"[\s\-/.]+")
+
+
+def _like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _number_ids(digits: str) -> list[int]:
+    """Member ids a run of digits may stand for: the id itself, or the id followed by
+    its check digit (leading zeros dropped either way)."""
+    ids = set()
+    if len(digits) <= _ID_DIGITS:
+        if int(digits):
+            ids.add(int(digits))
+        # The check digit is over the 8 padded digits: leading zeros change it.
+        if len(digits) >= 2 and verhoeff.is_valid(digits.zfill(_ID_DIGITS)) \
+                and int(digits[:-1]):
+            ids.add(int(digits[:-1]))
+    return sorted(key for key in ids if key < 2**31)
+
+
+def _digits(term: str) -> str | None:
+    """The digits of a term that is a number (with the prefix, spaces, dashes), or None."""
+    compact = _SEPARATORS.sub("", term).upper()
+    prefix = current_app.config["MEMBERSHIP_PREFIX"]
+    if compact.startswith(prefix):
+        compact = compact[len(prefix):]
+    if compact.startswith("+"):
+        compact = compact[1:]
+    return compact if compact.isascii() and compact.isdigit() else None
+
+
+def _exact(term: str) -> list[ColumnElement[bool]]:
+    found = []
+    try:
+        found.append(Member.mobile == normalise_mobile(term))
+    except ValidationError:
+        pass
+    try:
+        epic = normalise_epic(term)
+        if epic:
+            found.append(Member.epic == epic)
+    except ValidationError:
+        pass
+    return found
+
+
+def _by_digits(user, digits: str) -> list[ColumnElement[bool]]:
+    found = [Member.id.in_(_number_ids(digits))] if _number_ids(digits) else []
+    if PHONE_TAIL_MIN <= len(digits) < 10 and has_permission(user, MEMBER_VIEW_PII):
+        # Only where the user sees phones unmasked: the tail would tell a masked phone.
+        found.append(and_(Member.mobile.like(f"%{digits}"),
+                          member_filter(user, MEMBER_VIEW_PII)))
+    return found
+
+
+def _by_name(term: str) -> ColumnElement[bool] | None:
+    words = list(dict.fromkeys(phonetic.phonetic_words(term)))
+    if not words:
+        return None
+    return and_(*(Member.search_key.like(f"% {_like_escape(word)}%", escape="\\")
+                  for word in words))
+
+
+def member_search(user, search: str) -> ColumnElement[bool]:
+    """The condition selecting the members a search term finds (the caller scopes it)."""
+    term = " ".join((search or "").split())[:MAX_TERM]
+    if not term:
+        return false()
+    member_id = parse_membership_no(term)
+    if member_id is not None:
+        return Member.id == member_id
+    found = _exact(term)
+    digits = _digits(term)
+    if digits:
+        found += _by_digits(user, digits)
+    elif not found:
+        by_name = _by_name(term)
+        if by_name is not None:
+            found.append(by_name)
+    return or_(*found) if found else false()
+
+
+def sees_phone_tails(user) -> bool:
+    """Whether a search by the last digits of a mobile is open to the user."""
+    return has_permission(user, MEMBER_VIEW_PII)

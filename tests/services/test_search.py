@@ -1,0 +1,121 @@
+"""The member search and its keys: words of a name in either script, phone tails for
+those who see phones, membership numbers in part."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlalchemy import select
+
+from backoffice import phonetic
+from backoffice.auth.roles import MEMBER_VIEW
+from backoffice.auth.scoping import member_filter
+from backoffice.extensions import db
+from backoffice.models import Member
+from backoffice.services import erasure
+from backoffice.services.membership_numbers import format_membership_no
+from backoffice.services.search import member_search
+from tests import factories
+
+
+@pytest.mark.parametrize(("hindi", "latin"), [
+    ("कमला बघेल", "Kamla Baghel"), ("कमला", "Kamala"), ("लक्ष्मी वर्मा", "Laxmi Verma"),
+    ("संजय सिंह", "Sanjay Singh"), ("श्रीवास्तव", "Srivastava"), ("ठाकुर", "Thakur"),
+    ("दीपक साहू", "Deepak Sahoo"), ("पूजा यादव", "Pooja Yadav"), ("जांगड़े", "Jangde"),
+])
+def test_a_devanagari_name_and_its_latin_spelling_share_a_key(hindi, latin):
+    assert phonetic.search_key(hindi) == phonetic.search_key(latin)
+
+
+@pytest.mark.parametrize(("one", "other"), [
+    ("Kamla", "Komal"), ("Ramesh", "Mahesh"), ("Sunita", "Sarita"), ("सिंह", "सिन्हा"),
+])
+def test_different_names_keep_different_keys(one, other):
+    assert phonetic.search_key(one) != phonetic.search_key(other)
+
+
+def test_the_duplicate_key_needs_names_and_a_birth_year():
+    born = date(1980, 3, 4)
+    key = phonetic.duplicate_key("कमला बघेल", "रमेश बघेल", born)
+    assert key == phonetic.duplicate_key("Kamla Baghel", "Ramesh Baghel", date(1980, 9, 1))
+    assert key != phonetic.duplicate_key("Kamla Baghel", "Ramesh Baghel", date(1981, 3, 4))
+    assert key != phonetic.duplicate_key("Kamla Baghel", "Suresh Baghel", born)
+    assert phonetic.duplicate_key("", "Ramesh Baghel", born) is None
+
+
+@pytest.fixture
+def people(app, units, ctx):
+    bilha, masturi = units["BLK-BILHA"], units["BLK-MASTURI"]
+    return {
+        "kamla": factories.member(bilha, full_name="कमला बघेल", mobile="+919812345678"),
+        "kamla_en": factories.member(bilha, full_name="Kamla Baghel"),
+        "komal": factories.member(bilha, full_name="Komal Verma"),
+        "masturi": factories.member(masturi, full_name="कमला साहू", mobile="+919812340678"),
+    }
+
+
+def _found(user, term) -> set[int]:
+    return set(db.session.scalars(select(Member.id).where(
+        member_search(user, term), member_filter(user, MEMBER_VIEW))))
+
+
+def _ids(people, *names) -> set[int]:
+    return {people[name].id for name in names}
+
+
+@pytest.mark.parametrize(("term", "expected"), [
+    ("बघेल", ("kamla", "kamla_en")),  # the surname alone, in Hindi
+    ("baghel", ("kamla", "kamla_en")),
+    ("kamla", ("kamla", "kamla_en", "masturi")),  # a Latin spelling finds Devanagari
+    ("Kamala", ("kamla", "kamla_en", "masturi")),
+    ("कमला", ("kamla", "kamla_en", "masturi")),
+    ("bagh", ("kamla", "kamla_en")),  # as it is being typed
+    ("baghel kam", ("kamla", "kamla_en")),  # every word typed must match, in any order
+    ("verma", ("komal",)),
+    ("aghel", ()),  # a word's middle is not its beginning
+])
+def test_name_words_in_either_script(staff, people, term, expected):
+    assert _found(staff["district"], term) == _ids(people, *expected)
+
+
+def test_a_phone_tail_finds_members_for_staff_who_see_phones(staff, people):
+    assert _found(staff["district"], "5678") == _ids(people, "kamla")
+    assert _found(staff["district"], "345678") == _ids(people, "kamla")
+    assert _found(staff["district"], "0678") == _ids(people, "masturi")
+    assert _found(staff["bilha"], "0678") == set()  # Masturi is not the block's
+
+
+def test_roles_that_see_masked_phones_cannot_search_their_tails(staff, people):
+    for who in ("division", "ro"):
+        assert _found(staff[who], "5678") == set(), who
+        assert _found(staff[who], "+91 98123 45678") == _ids(people, "kamla"), who
+
+
+def test_a_membership_number_without_its_prefix_or_zeros(app, staff, people):
+    member = people["komal"]
+    number = format_membership_no(member.id)
+    digits = number[len(app.config["MEMBERSHIP_PREFIX"]):]
+    for term in (number, digits, digits.lstrip("0"), str(member.id), number.lower()):
+        assert member.id in _found(staff["district"], term), term
+
+
+def test_erasure_empties_the_keys(staff, people):
+    member = people["kamla"]
+    erasure.erase(staff["district"], member.id, "The member asked")
+    db.session.flush()
+    db.session.refresh(member)
+    assert member.search_key is None and member.duplicate_key is None
+    assert member.id not in _found(staff["district"], "baghel")
+
+
+def test_a_correction_updates_the_key(staff, people):
+    member = people["komal"]
+    member.full_name = "Komal Baghel"
+    db.session.flush()
+    assert member.id in _found(staff["district"], "बघेल")
+
+
+@pytest.mark.parametrize("term", ["", "   ", "%", "_", "\\", "' OR 1=1 --", "%%%%", "!!!"])
+def test_odd_terms_find_nothing_and_do_not_fail(staff, people, term):
+    assert _found(staff["district"], term) == set()
