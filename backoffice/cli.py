@@ -26,6 +26,7 @@ from backoffice.models import Member, Unit
 from backoffice.photos_cli import photos_cli
 from backoffice.rolls_cli import members_cli, rolls_cli
 from backoffice.services import demo as demo_service
+from backoffice.setup_cli import setup_command
 
 
 def init_app(app: Flask) -> None:
@@ -38,6 +39,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(maintain_command)
     app.cli.add_command(photos_cli)
     app.cli.add_command(doctor)
+    app.cli.add_command(setup_command)
     app.cli.add_command(backup_cli)
     migrate_cli.add_command(grant_app_role_command)  # `backoffice db grant-app-role`
 
