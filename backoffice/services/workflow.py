@@ -63,6 +63,7 @@ _REFUSALS = {
 class Outcome:
     done: list[int] = field(default_factory=list)
     refused: dict[int, object] = field(default_factory=dict)  # id -> message
+    at: datetime | None = None  # when apply() moved them: one bulk decision, one time
 
 
 def _from_states(action: str, transition: Transition):
@@ -120,7 +121,7 @@ def apply(actor, action: str, member_ids: Iterable[int], reason: str | None = No
                      unit_id=block_id, actor=actor, reason=reason,
                      changes={"status": [before.get(member_id), transition.target]})
     moved = [member_id for member_id, _block in moved]
-    outcome = Outcome(done=sorted(moved))
+    outcome = Outcome(done=sorted(moved), at=now)
     left = [i for i in ids if i not in set(moved)]
     if left:
         states = dict(db.session.execute(

@@ -114,7 +114,8 @@ class MemberFormMixin:
         marked in one round trip, not the form's first and then the service's."""
         if super().validate_form(form):
             return True
-        if form.is_submitted() and "csrf_token" not in form.errors:
+        if (isinstance(form, MemberForm) and form.is_submitted()
+                and "csrf_token" not in form.errors):
             permission = MEMBER_EDIT if "consent" not in form else MEMBER_CREATE
             consent = form.consent.data if "consent" in form else True
             try:

@@ -21,7 +21,7 @@ from backoffice.services.search import member_search, sees_phone_tails
 from backoffice.services.stats import status_counts
 from backoffice.views.audit import member_history, staff_name
 from backoffice.views.base import ScopedModelView
-from backoffice.views.decisions import DecisionsMixin
+from backoffice.views.decisions import DecisionsMixin, decide_cell
 from backoffice.views.erasure import ErasureMixin
 from backoffice.views.exports import AuditedExportMixin
 from backoffice.views.filters import OptionFilter
@@ -231,9 +231,15 @@ class ApprovalQueueView(MemberView):
     permission = MEMBER_APPROVE
     can_create = False
     column_default_sort = ("id", False)
-    # The photo beside each row: the block president sees whom they approve.
-    column_list = ("id", "photo_sha256", *MemberView.column_list[1:])
-    column_formatters = MemberView.column_formatters | {"photo_sha256": photo_cell}
+    # The photo beside each row, and beside it the approve and reject buttons (in the
+    # status column: every row here waits for approval): the block president sees whom
+    # they decide on.
+    column_list = ("id", "photo_sha256", "status",
+                   *(c for c in MemberView.column_list[1:] if c != "status"))
+    column_formatters = MemberView.column_formatters | {"photo_sha256": photo_cell,
+                                                        "status": decide_cell}
+    column_labels = MemberView.column_labels | {"status": _l("Decision")}
+    list_template = "admin/queue_list.html"
 
     def scope_filter(self):
         return and_(member_filter(current_user, MEMBER_APPROVE),

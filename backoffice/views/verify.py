@@ -63,6 +63,10 @@ class VerifyMixin:
             return url_for(".verify", id=model.id)
         return super().get_save_return_url(model, is_created)
 
+    def verify_steps(self, member) -> bool:
+        """For the member's page: whether this user may open the SMS check and photo."""
+        return may_verify(member)
+
     def _member_to_verify(self):
         member = self.get_one(request.args.get("id", ""))
         if member is None or not member_in_scope(current_user, MEMBER_VERIFY, member):
