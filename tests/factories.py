@@ -77,3 +77,14 @@ def approved(block: Unit, **kwargs) -> Member:
     values = {"status": "approved", "verified_at": datetime(2026, 11, 1),
               "created_at": datetime(2026, 11, 1)} | kwargs
     return member(block, **values)
+
+
+def delete_members_for_real(*where) -> None:
+    """Remove members a test committed for real the way the app would delete a row: one
+    audited delete each, so `audit verify --state` in a later test still finds every
+    gone row explained (a bulk DELETE would leave rows no event accounts for)."""
+    from sqlalchemy import select
+
+    for member in db.session.scalars(select(Member).where(*where)).all():
+        db.session.delete(member)
+    db.session.flush()

@@ -29,6 +29,7 @@ from backoffice.models import (
     StoredFile,
     Unit,
 )
+from tests import factories
 from tests.conftest import POSTGRES_URL
 
 REDIS_URL = os.environ.get("BACKOFFICE_TEST_REDIS_URL")
@@ -115,11 +116,11 @@ def remove_committed(created: dict) -> None:
         created.setdefault("jobs", []).extend(db.session.scalars(select(Job.id).where(
             Job.subject.in_([f"import:{b}" for b in batches]))))
     if batches:
-        db.session.execute(delete(Member).where(Member.import_batch_id.in_(batches)),
-                           execution_options=cleanup)
+        factories.delete_members_for_real(Member.import_batch_id.in_(batches))
         db.session.execute(delete(ImportProblem).where(ImportProblem.batch_id.in_(batches)))
+    if created.get("members"):
+        factories.delete_members_for_real(Member.id.in_(created["members"]))
     for model, column, values in (
-            (Member, Member.id, created.get("members", [])),
             (Job, Job.id, created.get("jobs", [])),
             (ImportBatch, ImportBatch.id, batches),
             (StoredChunk, StoredChunk.name, created.get("files", [])),

@@ -147,8 +147,7 @@ def _committed_race_fixture():
 
 def _remove_race_fixture(created):
     cleanup = {"audited": True}  # test scaffolding, committed for real and removed here
-    db.session.execute(delete(Member).where(Member.id == created["member"]),
-                       execution_options=cleanup)
+    factories.delete_members_for_real(Member.id == created["member"])
     db.session.execute(delete(RoleAssignment).where(RoleAssignment.user_id.in_(created["users"])),
                        execution_options=cleanup)
     db.session.execute(delete(StaffUser).where(StaffUser.id.in_(created["users"])),

@@ -47,8 +47,7 @@ def published(make_app):
                            execution_options=cleanup)
         db.session.execute(delete(Roll).where(Roll.id == created["roll"]),
                            execution_options=cleanup)
-        db.session.execute(delete(Member).where(Member.id == created["other"]),
-                           execution_options=cleanup)
+        factories.delete_members_for_real(Member.id == created["other"])
         db.session.commit()
         _remove_race_fixture(created)
 

@@ -461,8 +461,7 @@ def _remove_crowd_world(created) -> None:
 
     cleanup = {"audited": True}  # test scaffolding, committed for real and removed here
     units, staff = created["units"], created["staff"]
-    db.session.execute(sa_delete(Member).where(Member.block_id.in_(units)),
-                       execution_options=cleanup)
+    factories.delete_members_for_real(Member.block_id.in_(units))
     db.session.execute(sa_delete(RoleAssignment).where(RoleAssignment.user_id.in_(staff)),
                        execution_options=cleanup)
     db.session.execute(sa_delete(StaffUser).where(StaffUser.id.in_(staff)),
