@@ -30,7 +30,7 @@ TRANSLATIONS = Path(__file__).resolve().parent.parent / "translations"
 def init_admin(app: Flask) -> Admin:
     admin = Admin(
         app,
-        name=_l("Sadasya"),
+        name=_l("Sadasya · membership drive"),  # not "सदस्य" alone: the Members menu item
         theme=Bootstrap4Theme(swatch="default", fluid=True),
         index_view=DashboardView(name=_l("Dashboard"), url="/admin"),
         translations_path=str(TRANSLATIONS),
