@@ -36,6 +36,7 @@ from backoffice.models import Unit
 from backoffice.services import members as member_service
 from backoffice.services import signups
 from backoffice.services.errors import ValidationError
+from backoffice.services.membership_numbers import format_membership_no
 from backoffice.views.base import choices
 from backoffice.views.member_forms import gender_field, relation_field
 
@@ -66,6 +67,12 @@ class JoinForm(FlaskForm):
 class CodeForm(FlaskForm):
     code = StringField(_l("The 6-digit code from the SMS"), validators=[Length(max=12)],
                        render_kw={"inputmode": "numeric", "autocomplete": "one-time-code"})
+
+
+class NumberForm(FlaskForm):
+    mobile = StringField(_l("Your correct mobile number"),
+                         validators=[DataRequired(), Length(max=24)],
+                         render_kw={"inputmode": "tel", "autocomplete": "tel"})
 
 
 STAMP_PURPOSE = "join/form-served"
@@ -183,7 +190,8 @@ def verify():
     signup = signups.find(session.get(SESSION_KEY))
     if signup is None:
         return redirect(url_for("join.join"))
-    real = signup.member_id is not None  # read now: after a commit it would be reloaded
+    member_id = signup.member_id  # read now: after a commit it would be reloaded
+    real = member_id is not None
     form = CodeForm()
     if form.validate_on_submit():
         if request.form.get("resend"):
@@ -196,12 +204,42 @@ def verify():
         result = signups.check(signup, form.code.data, settle=db.session.commit)
         db.session.commit()
         signups.pace().keep("check", real, started)
-        if result.ok:
+        if result.ok:  # only the real code gets here: a stand-in never matches
             session.pop(SESSION_KEY, None)
-            return render_template("join/done.html")
+            return render_template("join/done.html",
+                                   membership_no=format_membership_no(member_id))
         flash(str(result.message), "success" if result.ok else "error")
         return redirect(url_for("join.verify"))
-    return render_template("join/verify.html", form=form)
+    return render_template("join/verify.html", form=form, number_form=NumberForm(),
+                           number=signups.masked_number(signup))
+
+
+@bp.post("/join/number")
+@limiter.limit(lambda: current_app.config["JOIN_RATE_LIMIT"])
+def correct_number():
+    """A typo in the number: send the code to the corrected one, alike for a member
+    and a refused signup (services/signups.py correct_number)."""
+    started = time.perf_counter()
+    signup = signups.find(session.get(SESSION_KEY))
+    if signup is None:
+        return redirect(url_for("join.join"))
+    form = NumberForm()
+    if not form.validate_on_submit():
+        flash(_("Type your 10-digit mobile number."), "error")
+        return redirect(url_for("join.verify"))
+    try:
+        signups.correct_number(signup, form.mobile.data)
+    except ValidationError as error:
+        db.session.rollback()
+        flash(str(error.message), "error")
+        return redirect(url_for("join.verify"))
+    real = signup.member_id is not None
+    result = signups.send(signup, ip=request.remote_addr or "", locale=current_language(),
+                          settle=db.session.commit)
+    db.session.commit()
+    signups.pace().keep("number", real, started)
+    _tell(result)
+    return redirect(url_for("join.verify"))
 
 
 @bp.route("/privacy")

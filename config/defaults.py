@@ -135,6 +135,8 @@ JOIN_RATE_LIMIT = "10/hour"
 JOIN_MIN_SECONDS = 4
 # ...and the longest its signed time stamp stays good (then the form is shown again).
 JOIN_FORM_MAX_SECONDS = 2 * 3600
+# A telephone number people joining may call for help, shown on the join pages ("" hides it).
+JOIN_HELPLINE = ""
 # Reverse proxies in front of the app (0: none). Their X-Forwarded-* headers are
 # trusted only with this set, for client addresses and https URLs. None: production
 # refuses to start until the operator sets it (0 included); development takes 0.

@@ -106,9 +106,12 @@ def test_joining_is_throttled_per_address(make_app):
 
 
 def _observed(app, response) -> dict:
-    """Everything a visitor sees of one answer, random tokens reduced to their shape."""
+    """Everything a visitor sees of one answer, random tokens reduced to their shape, and
+    the number the person typed (shown back to them alone) to its masked shape."""
     body = re.sub(r'(name="csrf_token"( type="hidden")? value=")[^"]+', r"\1<csrf>",
                   response.get_data(as_text=True))
+    body = re.sub(r'(<strong id="number" translate="no">)\+91 \d\d•{4}\d{4}<', r"\1<number><",
+                  body)
     cookies = []
     for header in response.headers.getlist("Set-Cookie"):
         name, _, rest = header.partition("=")
@@ -118,7 +121,9 @@ def _observed(app, response) -> dict:
         shape = {key: item if key == "_flashes" else (type(item).__name__, len(str(item)))
                  for key, item in contents.items()}
         cookies.append((name, attributes.strip(), shape))  # its length varies with zlib
-    headers = sorted((key, _id_shape(value) if key == "X-Request-ID" else value)
+    body = re.sub(r'nonce="[^"]+"', 'nonce="<nonce>"', body)  # fresh per answer
+    headers = sorted((key, _id_shape(value) if key == "X-Request-ID" else
+                      re.sub(r"'nonce-[^']+'", "'nonce-<nonce>'", value))
                      for key, value in response.headers.items()
                      if key not in ("Set-Cookie", "Date"))
     return {"status": response.status_code, "headers": headers, "body": body,
@@ -130,14 +135,20 @@ def _id_shape(request_id: str) -> str:
     return "<request id>" if re.fullmatch(r"[0-9a-f]{32}", request_id) else request_id
 
 
-def _walk(app, b, units, **details) -> list[dict]:
-    """Join, then try the code step the way someone probing the page would."""
+def _walk(app, b, units, corrected=None, **details) -> list[dict]:
+    """Join, then try the code step the way someone probing the page would; then
+    correct the number, and try again."""
     seen = [_observed(app, fill(b, units, **details))]
     seen.append(_observed(app, b.get("/join/verify")))
     token = b.csrf_token("/join/verify")
-    for step in [{"code": "000000"}, {"resend": "1", "code": ""}] + [{"code": "000000"}] * 5:
-        seen.append(_observed(app, b.client.post("/join/verify", data=step | {
-            "csrf_token": token})))
+    steps = [("/join/verify", {"code": "000000"}), ("/join/verify", {"resend": "1", "code": ""})]
+    steps += [("/join/verify", {"code": "000000"})] * 5
+    if corrected:
+        steps += [("/join/number", {"mobile": "12345"}), ("/join/number", {"mobile": corrected}),
+                  ("/join/verify", {"code": "000000"}),
+                  ("/join/verify", {"resend": "1", "code": ""})]
+    for url, step in steps:
+        seen.append(_observed(app, b.client.post(url, data=step | {"csrf_token": token})))
         seen.append(_observed(app, b.get("/join/verify")))  # shows the flashed answer
     return seen
 
@@ -154,11 +165,11 @@ def test_a_refused_signup_looks_exactly_like_a_new_one(join_app, browser, units,
     taken = {"epic_taken": {"epic": "ABC1234567", "mobile": "9812345602"},
              "phone_full": {"epic": "", "mobile": "9812345601"}}[refusal]
     before = members()
-    new = _walk(join_app, browser(), units, epic="XYZ7654321", mobile="9812345603")
-    refused = _walk(join_app, browser(), units, **taken)
+    new = _walk(join_app, browser(), units, "9812345604", epic="XYZ7654321", mobile="9812345603")
+    refused = _walk(join_app, browser(), units, "9812345605", **taken)
     assert members() == before + 1
     with join_app.app_context():
-        assert [m.phone for m in sms.gateway().outbox] == ["+919812345603"]
+        assert sorted(m.phone for m in sms.gateway().outbox) == ["+919812345603", "+919812345604"]
     flashes = [c[2].get("_flashes") for step in new for c in step["cookies"]]
     assert [("success", "We have sent a code by SMS to your mobile. It is valid for 10 "
              "minutes.")] in flashes
@@ -223,3 +234,53 @@ def test_a_gateway_that_answers_again_ends_the_outage(app):
     health.record("misconfigured")
     health.record(None)  # a send went through
     assert health.outage(120) is None
+
+
+def test_the_code_page_shows_the_number_masked_and_takes_a_corrected_one(
+        join_app, browser, units):
+    b = browser()
+    fill(b, units, mobile="98765 43201")  # the person meant 98765 43210
+    page = b.get("/join/verify").get_data(as_text=True)
+    assert "+91 98••••3201" in page and "9876543201" not in page
+    assert "Wrong number? Correct it" in page
+    b.post("/join/number", {"mobile": "98765 43210"}, token_from="/join/verify")
+    page = b.get("/join/verify").get_data(as_text=True)
+    assert "+91 98••••3210" in page and "We have sent a code" in page
+    member = db.session.scalar(select(Member))
+    assert member.mobile == "+919876543210"
+    with join_app.app_context():
+        code = sms.gateway().last_code_for("+919876543210")
+    done = b.post("/join/verify", {"code": code}, token_from="/join/verify")
+    assert done.status_code == 200
+
+
+def test_a_number_that_is_not_a_mobile_is_refused_on_correction(join_app, browser, units):
+    b = browser()
+    fill(b, units)
+    b.post("/join/number", {"mobile": "011 2345 6789"}, token_from="/join/verify")
+    page = b.get("/join/verify").get_data(as_text=True)
+    assert "not a mobile number" in page and "+91 98••••3210" in page
+
+
+def test_success_gives_the_membership_number_the_next_step_and_the_helpline(
+        join_app, browser, units):
+    from backoffice.services.membership_numbers import format_membership_no
+
+    join_app.config["JOIN_HELPLINE"] = "1800 123 4567"
+    b = browser()
+    assert "1800 123 4567" in b.get("/join").get_data(as_text=True)
+    fill(b, units)
+    with join_app.app_context():
+        code = sms.gateway().last_code_for("+919876543210")
+    assert 'href="tel:18001234567"' in b.get("/join/verify").get_data(as_text=True)
+    done = b.post("/join/verify", {"code": code}, token_from="/join/verify")
+    page = done.get_data(as_text=True)
+    member = db.session.scalar(select(Member))
+    with join_app.test_request_context():
+        number = format_membership_no(member.id)
+    assert f'<strong class="h3" id="membership-no" translate="no">{number}</strong>' in page
+    assert "What happens next" in page and "1800 123 4567" in page
+
+
+def test_without_a_helpline_none_is_shown(join_app, browser, units):
+    assert 'id="helpline"' not in browser().get("/join").get_data(as_text=True)

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 
 from backoffice.extensions import db
 from backoffice.models import JoinSignup, Member, utcnow
@@ -82,6 +82,47 @@ def check(signup: JoinSignup, code: str, *,
     if member is None:
         return verification.check_decoy(signup, code)
     return verification.check_code(member, code, settle=settle)
+
+
+def number(signup: JoinSignup) -> str | None:
+    """The number the code goes to (the member's, or the one a refused signup typed)."""
+    if signup.member_id is None:
+        return signup.phone
+    return db.session.scalar(select(Member.mobile).where(Member.id == signup.member_id))
+
+
+def masked_number(signup: JoinSignup) -> str:
+    """+919876543210 as "+91 98••••3210": enough for its owner to see a typo, alike
+    for a member and a refused signup (each shows the number typed)."""
+    phone = number(signup)
+    if not phone:
+        return ""
+    return f"{phone[:3]} {phone[3:5]}{'•' * (len(phone) - 9)}{phone[-4:]}"
+
+
+def correct_number(signup: JoinSignup, typed: str) -> None:
+    """Point the signup's code at a corrected number; the caller sends and commits.
+
+    A number that is not a mobile is refused (ValidationError), as on the form. A
+    member's new number that already has the most members a phone may have
+    turns the signup into a stand-in for it, as such a signup is on the form:
+    the answers that follow are the same either way. A stand-in starts its
+    counts again, as a member's new number gets a new code.
+    """
+    phone = normalise_mobile(typed)
+    member = db.session.get(Member, signup.member_id) if signup.member_id else None
+    if member is not None and member.status == "recorded":
+        others = db.session.scalar(select(func.count()).select_from(Member).where(
+            Member.mobile == phone, Member.id != member.id))
+        if others < current_app.config["MAX_MEMBERS_PER_PHONE"]:
+            member.mobile = phone  # its code for the old number is cancelled at the send
+            db.session.flush()
+            return
+        signup.member_id = None  # the phone is full: a stand-in from here on
+    if signup.member_id is None:
+        signup.phone = phone
+        signup.sends, signup.checks, signup.expires_at = 0, 0, None
+        db.session.flush()
 
 
 class Pace:
