@@ -7,6 +7,8 @@ import sqlite3
 from flask import Flask, g, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from backoffice.extensions import db
 
@@ -45,8 +47,37 @@ def _postgresql_options(app: Flask) -> None:
     engine_options = config.get("SQLALCHEMY_ENGINE_OPTIONS", {})
     connect_args = dict(engine_options.get("connect_args", {}))
     connect_args["options"] = " ".join(filter(None, (connect_args.get("options"), settings)))
+    # A server that is down or unreachable fails the request in seconds (libpq: at least 2).
+    connect_args.setdefault("connect_timeout", int(config["DATABASE_CONNECT_TIMEOUT"]))
     config["SQLALCHEMY_ENGINE_OPTIONS"] = {**options, **engine_options,
                                            "connect_args": connect_args}
+
+
+# PostgreSQL's answers that mean "the server is not there for now", not "this statement
+# failed": connection errors (class 08), and a server shutting down or starting up.
+_UNAVAILABLE_STATES = ("08", "57P01", "57P02", "57P03")
+
+
+def unavailable(error: BaseException) -> bool:
+    """Whether ``error`` means the database cannot be reached right now (docs/faults.md).
+
+    A connection that broke is dropped by SQLAlchemy together with every other pooled
+    connection older than it (the pool is invalidated), so the next request connects
+    afresh: recovery needs no pre-ping and no restart of the app.
+    """
+    if isinstance(error, PoolTimeout):  # every pooled connection busy past the pool time-out
+        return True
+    if not isinstance(error, DBAPIError):
+        return False
+    if error.connection_invalidated:
+        return True
+    original = error.orig
+    state = getattr(original, "sqlstate", None)
+    if state is None:
+        # psycopg raises its bare OperationalError when it cannot connect at all
+        return type(original).__name__ == "OperationalError" and \
+            type(original).__module__.startswith("psycopg")
+    return state.startswith(_UNAVAILABLE_STATES)
 
 
 def long_statements() -> None:

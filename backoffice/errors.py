@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from flask import Flask, current_app, render_template, request
+from flask import Flask, current_app, g, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from markupsafe import escape
 from werkzeug.exceptions import HTTPException
 
-from backoffice import audit, uploads
-from backoffice.extensions import db
+from backoffice import audit, database, uploads
+from backoffice.extensions import db, login_manager
 from backoffice.i18n import current_language
 
 MESSAGES = {
@@ -21,7 +21,10 @@ MESSAGES = {
     413: _l("What was sent is too large for this form. Go back and try again."),
     429: _l("Too many attempts. Please wait a little and try again."),
     500: _l("Something went wrong on our side. Nothing was saved; please try again."),
+    503: _l("The database is not answering right now. Nothing was saved; please try again "
+            "in a minute."),
 }
+RETRY_AFTER_SECONDS = 30  # what a 503 for a database outage asks clients to wait
 
 
 def _render(code: int, message=None):
@@ -59,6 +62,23 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception):
+        if database.unavailable(error):
+            return _database_unavailable(error)
         app.logger.exception("unhandled error")
         db.session.rollback()  # the page below must not reuse a failed transaction
         return _render(500)
+
+
+def _database_unavailable(error: Exception):
+    """The database is down, restarting or out of connections: a 503 page at once, in
+    the language of the session or cookie (the account's is in the database), and a log
+    line without the driver's text (it can name the host)."""
+    current_app.logger.warning("database unavailable: %s", type(error).__name__,
+                               extra={"database": "unavailable"})
+    try:
+        db.session.rollback()
+    except Exception:  # noqa: BLE001, S110 - the connection is gone; the pool replaces it
+        pass
+    g._login_user = login_manager.anonymous_user()  # do not ask the database who this is
+    body, code = _render(503)
+    return body, code, {"Retry-After": str(RETRY_AFTER_SECONDS)}

@@ -13,7 +13,10 @@ SECRET_KEY = "change-me"  # noqa: S105 - the sentinel production refuses
 # None: a SQLite file under instance/. BACKOFFICE_DATABASE_URL overrides it,
 # e.g. postgresql+psycopg://postgres@127.0.0.1:5432/sadasya
 DATABASE_URL = None
-SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+# No pool pre-ping (a round trip per request): a connection the server dropped fails its
+# request with the 503 page and SQLAlchemy replaces the pool's connections (docs/faults.md).
+SQLALCHEMY_ENGINE_OPTIONS = {}
+DATABASE_CONNECT_TIMEOUT = 3  # seconds to reach PostgreSQL before a request gives up
 # PostgreSQL (docs/postgresql.md): each process (a gunicorn worker, a job worker) keeps
 # this many connections, plus this many more at a peak; a request waits this long (seconds)
 # for one; connections are replaced after this many seconds.

@@ -9,6 +9,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -79,13 +80,12 @@ class PostgresCluster:
     loopback port with its socket in the cluster's folder; stop() is a fast shutdown
     that drops every connection, as a database restart does."""
 
-    def __init__(self, tmp: Path) -> None:
-        self.root = Path(tmp) / "pg"
-        self.root.mkdir(parents=True, exist_ok=True)
+    def __init__(self) -> None:
+        # Not under pytest's folder: the postgres user cannot enter root's 0700 folders.
+        self.root = Path(tempfile.mkdtemp(prefix="sadasya-fault-pg-"))
         self.data = self.root / "data"
         self.port = free_port()
         shutil.chown(self.root, "postgres", "postgres")
-        os.chmod(self.root, 0o700)
 
     @property
     def url(self) -> str:
@@ -112,6 +112,13 @@ class PostgresCluster:
         if (self.data / "postmaster.pid").exists():
             self._as_postgres(str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-w", "-t", "30",
                               "-m", "fast", "stop")
+
+    def remove(self) -> None:
+        """Stop it and delete its folder."""
+        try:
+            self.stop()
+        finally:
+            shutil.rmtree(self.root, ignore_errors=True)
 
 
 def can_run_postgres() -> str | None:
