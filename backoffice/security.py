@@ -86,3 +86,4 @@ def set_headers(response: Response) -> Response:
 
 def init_app(app: Flask) -> None:
     app.jinja_env.globals["csp_nonce"] = csp_nonce
+    app.after_request(set_headers)

@@ -78,15 +78,47 @@ def chromium():
     playwright.stop()
 
 
+#: reports each Content-Security-Policy violation on every page of a context, across
+#: navigations (the binding outlives the page's window)
+_REPORT_VIOLATIONS = """
+document.addEventListener("securitypolicyviolation", function (event) {
+  window.__cspViolation({directive: event.effectiveDirective, blocked: event.blockedURI,
+                         source: event.sourceFile + ":" + event.lineNumber,
+                         sample: event.sample, page: document.location.href});
+});
+"""
+#: console lines that mean one of our security headers is refused or refusing something
+_HEADER_COMPLAINTS = ("Content Security Policy", "Content-Security-Policy",
+                      "Permissions-Policy", "Permissions Policy")
+
+
+def watch_security_policy(context, problems: list[str]) -> None:
+    """Collect CSP violations and the console's complaints about our headers in
+    ``problems``, for every page the context opens."""
+    context.expose_binding("__cspViolation",
+                           lambda _source, report: problems.append(f"CSP violation: {report}"))
+    context.add_init_script(_REPORT_VIOLATIONS)
+
+    def on_console(message):
+        if any(words in message.text for words in _HEADER_COMPLAINTS):
+            problems.append(f"console {message.type}: {message.text}")
+
+    context.on("page", lambda page: page.on("console", on_console))
+
+
 @pytest.fixture
 def page_for(live, chromium):
-    """A logged-in page for a demo login, in a language, at a width."""
+    """A logged-in page for a demo login, in a language, at a width. Every journey
+    runs with the Content-Security-Policy on: any violation on any page it visits,
+    or a console complaint about the security headers, fails the test."""
     app, base = live
     contexts = []
+    problems: list[str] = []
 
     def open_page(email: str, lang: str = "en", width: int = 1280):
         context = chromium.new_context(viewport={"width": width, "height": 900},
                                        accept_downloads=True)
+        watch_security_policy(context, problems)
         context.add_cookies([{"name": "lang", "value": lang, "url": base}])
         contexts.append(context)
         page = context.new_page()
@@ -110,7 +142,10 @@ def page_for(live, chromium):
 
     yield open_page
     for context in contexts:
+        for page in context.pages:
+            page.wait_for_load_state()  # reports still on their way
         context.close()
+    assert not problems, "\n".join(problems)
 
 
 @pytest.fixture(scope="session")

@@ -68,7 +68,8 @@ def test_a_big_export_is_a_job_whose_file_has_the_scope_and_is_audited(
     assert answer.status_code == 302 and answer.headers["Location"].endswith(
         "/admin/members/exports/")
     page = district.get("/admin/members/exports/").get_data(as_text=True)
-    assert "Being prepared" in page and "window.location.reload" in page
+    assert "Being prepared" in page and 'tr data-state="queued"' in page
+    assert 'data-reload-while="#list-exports tr[data-state=queued]' in page  # js/poll.js
     assert district.get("/admin/members/export/csv/").status_code == 302  # a double click
     assert len(set(held)) == 1 and db.session.scalar(
         select(func.count()).select_from(Job).where(Job.kind == "list.export")) == 1

@@ -49,7 +49,9 @@ def test_a_roll_file_is_prepared_then_offered_with_its_manifest(app, browser, st
     assert answer.status_code == 302 and page in answer.headers["Location"]
     shown = ro.get(page).get_data(as_text=True)
     assert "The file is being prepared" in shown and "Being prepared" in shown
-    assert "window.location.reload" in shown  # the page looks again until it is ready
+    # the page looks again until it is ready (static/js/poll.js reads the attribute)
+    assert 'data-reload-while="#roll-files tr[data-state=queued]' in shown
+    assert "js/poll.js" in shown
     again = ro.get(f"/admin/rolls/download/?id={roll.id}&format=csv")  # a double click
     assert again.status_code == 302 and len(set(held)) == 1  # the same job
 
