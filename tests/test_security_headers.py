@@ -88,6 +88,13 @@ def test_error_pages_carry_the_headers(app, browser, staff, url, status):
     assert_secured(answer)
 
 
+def test_a_413_page_answered_before_any_view_carries_the_headers(app, browser):
+    answer = browser().client.post("/login", data=b"x" * 2_000_000,
+                                   content_type="application/x-www-form-urlencoded")
+    assert answer.status_code == 413
+    assert_secured(answer)
+
+
 def test_a_500_page_carries_the_headers(app, browser):
     @app.route("/boom-for-the-test")
     def boom():
