@@ -22,6 +22,7 @@ import uuid
 from datetime import UTC, datetime
 
 from flask import Flask, current_app, g, has_app_context, has_request_context, request
+from sqlalchemy import inspect as sa_inspect
 
 MASKED = "•••"
 
@@ -127,6 +128,16 @@ def _request_id() -> str:
     return uuid.uuid4().hex
 
 
+def _user_id(user) -> int | None:
+    """The logged-in user's id, only if loaded already, and from the session's identity
+    map: after a commit the user's attributes are expired, and reading ``user.id``
+    would load the row again just for this line."""
+    if not getattr(user, "is_authenticated", False):
+        return None
+    state = sa_inspect(user, raiseerr=False)
+    return state.identity[0] if state is not None and state.identity else user.id
+
+
 def _finish_request(response):
     """The id on every response (errors too) and one access line; a warning if slow."""
     if not has_request_context():
@@ -136,11 +147,8 @@ def _finish_request(response):
     response.headers[REQUEST_ID_HEADER] = g.request_id
     started = g.get("request_started")
     duration = round((time.perf_counter() - started) * 1000, 1) if started else None
-    user = g.get("_login_user")  # only if loaded already: logging runs no query
     fields = {"method": request.method, "path": mask(request.path), "status": response.status_code,
-              "duration_ms": duration,
-              "user_id": getattr(user, "id", None) if getattr(user, "is_authenticated",
-                                                              False) else None}
+              "duration_ms": duration, "user_id": _user_id(g.get("_login_user"))}
     access_log.info("%s %s %s %s ms", request.method, fields["path"], response.status_code,
                     duration, extra=fields)
     slow = current_app.config.get("SLOW_REQUEST_MS", 1000)

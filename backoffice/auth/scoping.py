@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from flask import abort, g
 from flask_login import current_user
 from sqlalchemy import ColumnElement, false, or_, select, true
-from sqlalchemy.orm import selectinload
 
 from backoffice.auth.roles import role_has
 from backoffice.extensions import db
@@ -131,6 +130,17 @@ def scoped_units(user, permission: str, *, levels: Iterable[str] | None = None):
 
 
 def load_user(user_id: int) -> StaffUser | None:
-    return db.session.execute(
-        select(StaffUser).options(selectinload(StaffUser.roles)).where(StaffUser.id == user_id)
-    ).scalar_one_or_none()
+    """The session's user and their grants, in one query: every request begins with it.
+    The grants are kept for the request (``grants``), so nothing asks for them again."""
+    rows = db.session.execute(
+        select(StaffUser, RoleAssignment.role, Unit.id, Unit.level, Unit.path)
+        .outerjoin(RoleAssignment, RoleAssignment.user_id == StaffUser.id)
+        .outerjoin(Unit, RoleAssignment.unit_id == Unit.id)
+        .where(StaffUser.id == user_id)
+    ).all()
+    if not rows:
+        return None
+    user = rows[0][0]
+    g.setdefault("_grants", {})[user.id] = tuple(
+        Grant(*row[1:]) for row in rows if row[1] is not None)
+    return user
