@@ -53,7 +53,8 @@ def record_and_verify(app, page, name: str, mobile: str, epic: str):
         code = sms.gateway().last_code_for("+91" + mobile.replace(" ", "")[-10:])
     page.fill("#code", code)
     page.locator("form:has(#code) button").click()
-    page.wait_for_url(re.compile(r"/admin/members/details/"))
+    page.wait_for_load_state()
+    assert page.locator("#next-member").count() == 1  # on to the photo, then the next one
     return int(page.url.rsplit("=", 1)[1])
 
 
@@ -68,9 +69,11 @@ def test_a_member_from_signup_to_the_roll(live, page_for):
     row = president.locator(f"input.action-checkbox[value='{member_id}']")
     row.check()
     president.on("dialog", lambda dialog: dialog.accept())
-    president.locator("a.dropdown-toggle:has-text('With selected'), "
-                      "a.dropdown-toggle:has-text('selected')").first.click()
-    president.locator("a:has-text('Approve')").first.click()
+    president.locator("li:has(a[data-model-action=approve]) > a.dropdown-toggle").click()
+    president.locator("a[data-model-action=approve]").click()
+    president.wait_for_url(re.compile(r"/decide/"))
+    assert "Approve 1 member?" in president.content()  # confirmed, naming the count
+    president.locator("#confirm-decision").click()
     president.wait_for_load_state()
     assert "Approve done" in president.content()
 
