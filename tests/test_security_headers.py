@@ -140,3 +140,31 @@ def test_hsts_only_in_production_over_https_and_never_a_redirect(app, browser):
     # A client's own X-Forwarded-Proto is not believed without trusted proxies
     spoofed = client.get("/login", headers={"X-Forwarded-Proto": "https"})
     assert "Strict-Transport-Security" not in spoofed.headers
+
+
+MENU_LINK = re.compile(r'href="(/admin/[^"#?]*)"')
+
+
+@pytest.mark.parametrize("who", ["state", "district", "bilha", "enroller", "ro"])
+def test_every_page_in_the_menu_has_no_inline_script(app, browser, staff, units, who):
+    """Each admin page a role's dashboard links to: the headers, and no inline handler
+    or script without the nonce (a template added later is held to the same rule)."""
+    with app.test_request_context():
+        factories.member(units["BLK-BILHA"])
+    user = browser(staff[who])
+    links = sorted(set(MENU_LINK.findall(user.get("/admin/").get_data(as_text=True))))
+    assert len(links) > 3, links
+    for url in links:
+        answer = user.get(url)
+        if answer.status_code != 200:  # a link to a download or a step elsewhere
+            continue
+        nonce = assert_secured(answer)
+        if answer.mimetype == "text/html":
+            assert_no_inline_script(answer.get_data(as_text=True), nonce)
+
+
+@pytest.mark.parametrize("url", ["/login", "/join", "/privacy"])
+def test_public_pages_have_no_inline_script(app, browser, url):
+    answer = browser().client.get(url, follow_redirects=True)
+    assert answer.status_code == 200
+    assert_no_inline_script(answer.get_data(as_text=True), assert_secured(answer))
