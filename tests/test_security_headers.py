@@ -142,13 +142,14 @@ def test_hsts_only_in_production_over_https_and_never_a_redirect(app, browser):
     assert "Strict-Transport-Security" not in spoofed.headers
 
 
-MENU_LINK = re.compile(r'href="(/admin/[^"#?]*)"')
+MENU_LINK = re.compile(r'href="(/(?:admin|account)/[^"#?]*)"')
 
 
 @pytest.mark.parametrize("who", ["state", "district", "bilha", "enroller", "ro"])
 def test_every_page_in_the_menu_has_no_inline_script(app, browser, staff, units, who):
-    """Each admin page a role's dashboard links to: the headers, and no inline handler
-    or script without the nonce (a template added later is held to the same rule)."""
+    """Each page a role's dashboard links to (the menu, the account's password and
+    two-step login pages): the headers, and no inline handler or script without the
+    nonce (a template added later is held to the same rule)."""
     with app.test_request_context():
         factories.member(units["BLK-BILHA"])
     user = browser(staff[who])
