@@ -142,6 +142,17 @@ def test_hsts_only_in_production_over_https_and_never_a_redirect(app, browser):
     assert "Strict-Transport-Security" not in spoofed.headers
 
 
+
+def test_hsts_behind_the_trusted_proxy_follows_its_forwarded_scheme(make_app):
+    proxied = make_app(PROXY_COUNT=1)
+    proxied.config["ENV"] = "production"
+    client = proxied.test_client()
+    https = client.get("/login", headers={"X-Forwarded-Proto": "https"})
+    assert https.status_code == 200
+    assert https.headers["Strict-Transport-Security"] == "max-age=31536000"
+    http = client.get("/login", headers={"X-Forwarded-Proto": "http"})
+    assert http.status_code == 200 and "Strict-Transport-Security" not in http.headers
+
 MENU_LINK = re.compile(r'href="(/(?:admin|account)/[^"#?]*)"')
 
 
