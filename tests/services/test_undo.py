@@ -5,10 +5,10 @@ import json
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from backoffice.extensions import db
-from backoffice.models import AuditEvent, Member, RollEntry, utcnow
+from backoffice.models import AuditEvent, Member, MemberDaily, MemberTally, RollEntry, utcnow
 from backoffice.services import rolls, workflow
 from backoffice.services.errors import ServiceError
 from tests import factories
@@ -134,3 +134,25 @@ def test_ids_outside_the_scope_look_missing(ctx, units, staff):
     workflow.apply(staff["masturi"], "approve", [masturi.id])
     outcome = workflow.undo(staff["bilha"], [masturi.id, 999_999])
     assert {str(m) for m in outcome.refused.values()} == {"No such member in your units."}
+
+
+def test_an_undone_approval_leaves_the_tallies_and_the_days_count(ctx, units, staff):
+    """The dashboard's numbers follow: the status counts and the day's approvals."""
+    member = verified(units)
+    before = stats_now(units)
+    workflow.apply(staff["bilha"], "approve", [member.id])
+    assert stats_now(units) == (before[0] - 1, before[1] + 1, before[2] + 1)
+    workflow.undo(staff["bilha"], [member.id])
+    assert stats_now(units) == before
+    workflow.apply(staff["bilha"], "approve", [member.id])  # approved again: counted once
+    assert stats_now(units)[2] == before[2] + 1
+
+
+def stats_now(units) -> tuple[int, int, int]:
+    """(waiting, approved, approved today) in Bilha, from the trigger-kept counts."""
+    db.session.flush()
+    tally = dict(db.session.execute(select(MemberTally.status, MemberTally.n).where(
+        MemberTally.block_id == units["BLK-BILHA"].id)).all())
+    today = db.session.scalar(select(func.coalesce(func.sum(MemberDaily.n), 0)).where(
+        MemberDaily.block_id == units["BLK-BILHA"].id, MemberDaily.event == "approved"))
+    return tally.get("phone_verified", 0), tally.get("approved", 0), today
