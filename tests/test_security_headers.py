@@ -67,6 +67,19 @@ def test_flask_admin_pages_carry_the_headers_and_no_inline_script(app, browser, 
     assert "js/admin-csp.js" in html
 
 
+
+def test_details_edit_and_create_forms_have_no_inline_script(app, browser, staff, units):
+    with app.test_request_context():
+        member = factories.member(units["BLK-BILHA"])
+    pages = [("bilha", f"/admin/members/details/?id={member.id}"),
+             ("bilha", f"/admin/members/edit/?id={member.id}"),
+             ("district", "/admin/staff/new/"), ("district", "/admin/roles/new/"),
+             ("ro", "/admin/rolls/new/"), ("state", "/admin/targets/")]
+    for who, url in pages:
+        answer = browser(staff[who]).get(url)
+        assert answer.status_code == 200, url
+        assert_no_inline_script(answer.get_data(as_text=True), assert_secured(answer))
+
 def test_list_actions_and_deletes_work_without_inline_handlers(app, browser, staff, units):
     """The queue's "With selected" actions and a role's delete button: the attributes
     static/js/admin-csp.js acts on, where Flask-Admin had onclick."""
