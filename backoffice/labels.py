@@ -42,6 +42,7 @@ LABELS: dict[str, dict[str, object]] = {
         "member.state_baseline": _l("Member's recorded state noted"),
         "member.export": _l("Member list exported"), "record.export": _l("List exported"),
         "member.epic_taken": _l("Signup refused: voter ID already registered"),
+        "member.possible_duplicate": _l("Possible duplicate flagged"),
         "otp.send": _l("Code sent by SMS"), "otp.send_failed": _l("SMS not sent"),
         "otp.check": _l("Code checked"),
         "staff.create": _l("Staff member added"), "staff.update": _l("Staff member changed"),

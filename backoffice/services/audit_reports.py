@@ -1,7 +1,9 @@
 """What district heads audit for, the frauds seen in real drives (docs/audit-log.md):
 bulk signups by one enroller, bursts at odd hours, one phone behind many members,
 voter IDs entered twice, runs of consecutive phone numbers, one photo on several
-members, and OTP outcomes per enroller.
+members, OTP outcomes per enroller, and one person recorded twice, perhaps once in
+Devanagari and once in Latin letters. Report lines name members by their number,
+linked where the viewer may open them, never by a hash.
 
 Every query is scoped to the viewer's units and bounded by a date window, so
 it reads one district's members (tens of thousands), never the whole table.
@@ -10,12 +12,14 @@ Times are bucketed in IST, the hours the enrollers keep.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import BigInteger, Integer, and_, case, cast, func, literal_column, select
 
+from backoffice import audit
 from backoffice.auth.roles import AUDIT_VIEW
 from backoffice.auth.scoping import member_filter, unit_filter
 from backoffice.extensions import db
@@ -119,17 +123,56 @@ def _sqlite() -> bool:
     return db.session.get_bind().dialect.name == "sqlite"
 
 
-def epic_duplicate_attempts(user, window: Window):
-    """Voter IDs someone tried to enter again (refused, and logged as an HMAC)."""
+@dataclass
+class EpicAttempt:
+    holder_id: int | None  # the member holding the voter ID; None: no longer registered
+    in_scope: bool  # the viewer may open the holder
+    tried_by: str | None  # the staff member's name; None: self-enrolment
+    occurred_at: str
+
+
+def epic_duplicate_attempts(user, window: Window, *, limit: int = 200) -> list[EpicAttempt]:
+    """Voter IDs someone tried to enter again (refused), each with the member who holds
+    it. Events record the holder's id; older ones only the voter ID's HMAC, matched
+    against the members in scope (_holders_by_hmac)."""
     units = select(Unit.id).where(unit_filter(user, AUDIT_VIEW))
-    return db.session.execute(
-        select(AuditEvent.details, AuditEvent.actor_user_id, StaffUser.full_name,
-               AuditEvent.occurred_at)
+    rows = db.session.execute(
+        select(AuditEvent.details, StaffUser.full_name, AuditEvent.occurred_at)
         .join(StaffUser, StaffUser.id == AuditEvent.actor_user_id, isouter=True)
         .where(AuditEvent.action == "member.epic_taken",
                AuditEvent.occurred_at >= window.since.isoformat(),
                AuditEvent.unit_id.in_(units))
-        .order_by(AuditEvent.seq.desc()).limit(200)).all()
+        .order_by(AuditEvent.seq.desc()).limit(limit)).all()
+    details = [json.loads(row.details or "{}") for row in rows]
+    by_hmac = _holders_by_hmac(user, {d.get("epic") for d in details
+                                      if "member" not in d and d.get("epic")})
+    holders = [d["member"] if "member" in d else by_hmac.get(d.get("epic")) for d in details]
+    known = {h for h in holders if h is not None}
+    visible = set(db.session.scalars(select(Member.id).where(
+        Member.id.in_(known), member_filter(user, AUDIT_VIEW)))) if known else set()
+    return [EpicAttempt(holder, holder in visible, row.full_name, row.occurred_at)
+            for holder, row in zip(holders, rows, strict=True)]
+
+
+def _holders_by_hmac(user, wanted: set[str]) -> dict[str, int]:
+    """Events written before they named the holder: the members in scope whose voter
+    ID has one of these HMACs (computed per member, streamed; only while such events
+    are in the window)."""
+    found: dict[str, int] = {}
+    if not wanted:
+        return found
+    rows = db.session.execute(
+        select(Member.id, Member.epic)
+        .where(member_filter(user, AUDIT_VIEW), Member.epic.is_not(None))
+        .execution_options(yield_per=5000))
+    for member_id, epic in rows:
+        digest = audit.pii("epic", epic)
+        if digest in wanted:
+            found[digest] = member_id
+            if len(found) == len(wanted):
+                break
+    rows.close()
+    return found
 
 
 def otp_outcomes(user, window: Window, *, limit: int = 200):
@@ -213,3 +256,38 @@ def members_for(user, window: Window, *, enroller_id: int | None = None,
     if mobile:
         query = query.where(Member.mobile == mobile)
     return db.session.scalars(query.order_by(Member.created_at).limit(limit)).all()
+
+
+@dataclass
+class DuplicateGroup:
+    """Members who may be one person: the same name, relative's name and birth year once
+    both are read as phonetic keys (backoffice/phonetic.py), whatever the script."""
+    members: list = field(default_factory=list)  # rows (id, full_name, relative_name,
+    #                                               date_of_birth, block_id, created_at)
+    outside: int = 0  # members of the group in units the viewer cannot see
+
+
+def possible_duplicates(user, window: Window, *, limit: int = 100) -> list[DuplicateGroup]:
+    """Groups of members sharing a duplicate key, at least one of them in scope and
+    recorded in the window (the others may be older, or elsewhere: counted, not named)."""
+    recent = select(Member.duplicate_key).where(_scope(user, window),
+                                                Member.duplicate_key.is_not(None))
+    keys = list(db.session.scalars(
+        select(Member.duplicate_key).where(Member.duplicate_key.in_(recent))
+        .group_by(Member.duplicate_key).having(func.count() >= 2)
+        .order_by(Member.duplicate_key).limit(limit)))
+    if not keys:
+        return []
+    groups: dict[str, DuplicateGroup] = {key: DuplicateGroup() for key in keys}
+    in_scope = member_filter(user, AUDIT_VIEW)
+    for row in db.session.execute(
+            select(Member.id, Member.duplicate_key, Member.full_name, Member.relative_name,
+                   Member.date_of_birth, Member.block_id, Member.created_at,
+                   in_scope.label("in_scope"))
+            .where(Member.duplicate_key.in_(keys)).order_by(Member.id)):
+        group = groups[row.duplicate_key]
+        if row.in_scope:
+            group.members.append(row)
+        else:
+            group.outside += 1
+    return sorted(groups.values(), key=lambda g: -g.members[-1].id)

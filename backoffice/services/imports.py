@@ -30,7 +30,7 @@ from backoffice.auth.roles import MEMBER_IMPORT
 from backoffice.auth.scoping import unit_in_scope
 from backoffice.extensions import db
 from backoffice.models import ImportBatch, ImportProblem, Member, Unit, utcnow
-from backoffice.services import import_files
+from backoffice.services import import_files, search
 from backoffice.services import members as member_service
 from backoffice.services.errors import NotFound, ServiceError, ValidationError
 from backoffice.services.exports import SafeCsvWriter
@@ -324,6 +324,7 @@ def commit(actor, batch_id: int, *, progress: Callable[[int], None] | None = Non
         # One event per member as well: it carries the row's state (audit.state).
         audit.record("member.import", entity_type="member", entity_id=member_id,
                      unit_id=block_id, actor=actor, details={"batch": batch.id})
+    search.flag_batch_duplicates(batch.id, actor)
     batch.status, batch.committed_rows, batch.committed_at = "committed", written, now
     audit.record("import.commit", entity_type="import", entity_id=batch.id,
                  unit_id=batch.unit_id, actor=actor,

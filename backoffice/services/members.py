@@ -18,6 +18,7 @@ from backoffice.auth.roles import MEMBER_APPROVE, MEMBER_CREATE, MEMBER_EDIT, ME
 from backoffice.auth.scoping import member_in_scope, unit_in_scope
 from backoffice.extensions import db
 from backoffice.models import GENDERS, RELATIONS, Member, Unit, utcnow
+from backoffice.services import search
 from backoffice.services.errors import NotFound, Refusals, ValidationError
 from backoffice.services.units import ancestors
 from backoffice.services.validation import (
@@ -164,6 +165,7 @@ def record(actor, data: MemberInput, *, channel: str, notice_version: str | None
                     consent_notice_version=notice_version, consent_at=now)
     db.session.add(member)
     db.session.flush()
+    search.flag_duplicates(member, actor)  # flagged for the district office, not refused
     return member
 
 
@@ -198,5 +200,7 @@ def log_refused_epic(raw_epic: str | None, block_id: int | None, actor=None) -> 
         epic = normalise_epic(raw_epic)
     except ValidationError:
         return
+    # The member who holds it, by id: the audit report links to them (if in scope).
+    holder = db.session.scalar(select(Member.id).where(Member.epic == epic)) if epic else None
     audit.record("member.epic_taken", unit_id=block_id, actor=actor,
-                 details={"epic": audit.pii("epic", epic)})
+                 details={"epic": audit.pii("epic", epic), "member": holder})

@@ -11,6 +11,12 @@ A term is, in this order:
   name, compared as phonetic keys (backoffice/phonetic.py), so "बघेल", "baghel" and
   "Bagh" find कमला बघेल and Kamla Baghel alike.
 
+And the members who may be one person recorded twice, perhaps in two scripts: the
+same duplicate key (name, relative's name, birth year: backoffice/phonetic.py).
+A signup, a /join and a paper import are flagged, never refused, by an audit
+event ``member.possible_duplicate`` naming the other members by id; the member's
+page and the audit reports list them.
+
 The name words are matched as ``search_key LIKE '% bgel%'``: on PostgreSQL a
 trigram index (pg_trgm, migration 0015) answers it, the mobile's tail likewise;
 on SQLite it is a scan of the viewer's rows (docs/search.md).
@@ -19,20 +25,27 @@ on SQLite it is a scan of the viewer's rows (docs/search.md).
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from flask import current_app
-from sqlalchemy import ColumnElement, and_, false, or_
+from sqlalchemy import ColumnElement, and_, false, or_, select
+from sqlalchemy.orm import aliased
 from stdnum import verhoeff
 
-from backoffice import phonetic
-from backoffice.auth.roles import MEMBER_VIEW_PII
+from backoffice import audit, phonetic
+from backoffice.auth.roles import MEMBER_VIEW, MEMBER_VIEW_PII
 from backoffice.auth.scoping import has_permission, member_filter
+from backoffice.extensions import db
 from backoffice.models import Member
 from backoffice.services.errors import ValidationError
 from backoffice.services.membership_numbers import parse_membership_no
 from backoffice.services.validation import normalise_epic, normalise_mobile
 
 MAX_TERM = 150
+DUPLICATE_EVENT = "member.possible_duplicate"
+#: other members named per flag and per member page: a handful is a duplicate, more a
+#: common name the key cannot tell apart
+DUPLICATES_SHOWN = 20
 #: a mobile's tail is searched from this many digits: fewer match too many phones
 PHONE_TAIL_MIN = 4
 _ID_DIGITS = 9  # 8 digits of the id and the check digit
@@ -122,3 +135,58 @@ def member_search(user, search: str) -> ColumnElement[bool]:
 def sees_phone_tails(user) -> bool:
     """Whether a search by the last digits of a mobile is open to the user."""
     return has_permission(user, MEMBER_VIEW_PII)
+
+
+# --- the same person recorded twice ------------------------------------------------------
+
+def _others(member_id: int, key: str | None) -> list[int]:
+    if not key:
+        return []
+    return list(db.session.scalars(
+        select(Member.id).where(Member.duplicate_key == key, Member.id != member_id)
+        .order_by(Member.id).limit(DUPLICATES_SHOWN)))
+
+
+def flag_duplicates(member: Member, actor=None) -> list[int]:
+    """After a member is recorded (and flushed): the ids of members who may be the same
+    person, each such signup flagged by an audit event (the signup stands)."""
+    others = _others(member.id, member.duplicate_key)
+    if others:
+        audit.record(DUPLICATE_EVENT, entity_type="member", entity_id=member.id,
+                     unit_id=member.block_id, actor=actor, details={"others": others})
+    return others
+
+
+def flag_batch_duplicates(batch_id: int, actor) -> int:
+    """The same for a paper import's members, once the batch is inserted: one query over
+    the batch (duplicate key index), one event per member flagged."""
+    other = aliased(Member)
+    found: dict[int, tuple[int, list[int]]] = {}
+    for member_id, block_id, other_id in db.session.execute(
+            select(Member.id, Member.block_id, other.id)
+            .join(other, and_(other.duplicate_key == Member.duplicate_key,
+                              other.id != Member.id))
+            .where(Member.import_batch_id == batch_id).order_by(Member.id, other.id)):
+        ids = found.setdefault(member_id, (block_id, []))[1]
+        if len(ids) < DUPLICATES_SHOWN:
+            ids.append(other_id)
+    for member_id, (block_id, others) in found.items():
+        audit.record(DUPLICATE_EVENT, entity_type="member", entity_id=member_id,
+                     unit_id=block_id, actor=actor, details={"others": others})
+    return len(found)
+
+
+@dataclass(frozen=True)
+class Duplicate:
+    member_id: int
+    in_scope: bool  # False: named to the viewer only as "outside your units"
+
+
+def duplicates_for(user, member: Member) -> list[Duplicate]:
+    """For the member's page: who may be the same person, those the user may open."""
+    others = _others(member.id, member.duplicate_key)
+    if not others:
+        return []
+    visible = set(db.session.scalars(select(Member.id).where(
+        Member.id.in_(others), member_filter(user, MEMBER_VIEW))))
+    return [Duplicate(other, other in visible) for other in others]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from flask import current_app, request
 from flask_admin import expose
 from flask_login import current_user
@@ -15,6 +13,7 @@ from backoffice.services import audit_reports as reports
 from backoffice.services.membership_numbers import format_membership_no
 from backoffice.services.privacy import mask_phone
 from backoffice.views.base import SecureView, id_or_404
+from backoffice.views.formatting import status_label, unit_name
 
 
 def _window() -> reports.Window:
@@ -43,8 +42,9 @@ class AuditReportsView(SecureView):
                                          min_members=config["AUDIT_SHARED_PHONE_MIN"]),
             runs=reports.consecutive_phone_runs(current_user, window,
                                                 min_run=config["AUDIT_PHONE_RUN_MIN"]),
-            epics=[(json.loads(row.details).get("epic"), row.full_name, row.occurred_at)
-                   for row in reports.epic_duplicate_attempts(current_user, window)],
+            epics=reports.epic_duplicate_attempts(current_user, window),
+            duplicates=reports.possible_duplicates(current_user, window),
+            unit_name=unit_name,
             otp=reports.otp_outcomes(current_user, window, limit=50),
             reused=reports.reused_photos(current_user, window),
             number=format_membership_no, show_phone=show_phone)
@@ -59,5 +59,6 @@ class AuditReportsView(SecureView):
             mobile=request.args.get("mobile") or None,
             photo=request.args.get("photo") or None)
         return self.render("admin/audit_report_members.html", members=members,
-                           number=format_membership_no, show_phone=mask_phone
+                           number=format_membership_no, status_label=status_label,
+                           show_phone=mask_phone
                            if not has_permission(current_user, MEMBER_VIEW_PII) else str)

@@ -17,7 +17,7 @@ from backoffice.models import CHANNELS, STATUSES, Member
 from backoffice.services import erasure
 from backoffice.services.membership_numbers import format_membership_no
 from backoffice.services.privacy import mask_epic, mask_phone
-from backoffice.services.search import member_search, sees_phone_tails
+from backoffice.services.search import duplicates_for, member_search, sees_phone_tails
 from backoffice.services.stats import status_counts
 from backoffice.views.audit import member_history, staff_name
 from backoffice.views.base import ScopedModelView
@@ -192,6 +192,8 @@ class MemberView(AuditedExportMixin, VerifyMixin, MemberFormMixin, DecisionsMixi
         if template == self.details_template and kwargs.get("model") is not None:
             model = kwargs["model"]
             kwargs["history"] = member_history(model.id)
+            kwargs["duplicates"] = duplicates_for(current_user, model)
+            kwargs["number"] = format_membership_no
             kwargs["staff_name"] = staff_name
             kwargs["may_erase"] = (model.erased_at is None and self.can_erase()
                                    and erasure.member_to_erase(current_user, model.id)

@@ -1,14 +1,19 @@
 """Audit reports find planted fraud and flag nothing on a clean seed."""
 
 import re
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
+from sqlalchemy import select
 
+from backoffice import audit
 from backoffice.extensions import db
-from backoffice.models import utcnow
+from backoffice.models import AuditEvent, utcnow
 from backoffice.services import audit_reports as reports
 from backoffice.services import demo
+from backoffice.services import members as member_service
+from backoffice.services.membership_numbers import format_membership_no
+from backoffice.services.units import create_unit
 from tests import factories
 from tests.views.test_member_forms import FORM
 
@@ -34,13 +39,15 @@ def all_reports(user, config):
         "phones": reports.shared_phones(user, w, min_members=config["AUDIT_SHARED_PHONE_MIN"]),
         "runs": reports.consecutive_phone_runs(user, w, min_run=config["AUDIT_PHONE_RUN_MIN"]),
         "epics": reports.epic_duplicate_attempts(user, w),
+        "duplicates": reports.possible_duplicates(user, w),
     }
 
 
 def test_a_clean_seed_flags_nothing(app, seeded, staff):
     with app.test_request_context():
         found = all_reports(staff["state"], app.config)
-        assert found == {"bursts": [], "phones": [], "runs": [], "epics": []}
+        assert found == {"bursts": [], "phones": [], "runs": [], "epics": [],
+                         "duplicates": []}
         assert reports.signups_per_enroller(staff["state"], window(42))  # but it counts
 
 
@@ -79,7 +86,7 @@ def test_planted_fraud_is_found_and_drills_down(app, planted, staff, browser):
 def test_reports_are_scoped(app, planted, staff, browser):
     with app.test_request_context():
         assert all_reports(staff["other_district"], app.config) == {
-            "bursts": [], "phones": [], "runs": [], "epics": []}
+            "bursts": [], "phones": [], "runs": [], "epics": [], "duplicates": []}
     page = browser(staff["other_district"]).get("/admin/audit_reports/?days=7")
     assert "+919876500000" not in page.get_data(as_text=True)
     drill = browser(staff["other_district"]).get(
@@ -89,18 +96,91 @@ def test_reports_are_scoped(app, planted, staff, browser):
         assert browser(staff[who]).get("/admin/audit_reports/").status_code == 403, who
 
 
-def test_a_voter_id_entered_again_is_reported_without_the_number(app, staff, units, browser):
+def test_a_voter_id_entered_again_links_to_the_member_holding_it(app, staff, units, browser):
     with app.test_request_context():
-        factories.member(units["BLK-MASTURI"], epic="CGB7654321")
+        holder = factories.member(units["BLK-MASTURI"], epic="CGB7654321")
+        number = format_membership_no(holder.id)
     b = browser(staff["enroller"])
     b.post("/admin/members/new/", FORM | {"block_id": units["BLK-BILHA"].id},
            token_from="/admin/members/new/")
     with app.test_request_context():
         attempts = reports.epic_duplicate_attempts(staff["district"], window())
-    assert len(attempts) == 1 and attempts[0].actor_user_id == staff["enroller"].id
-    assert "CGB7654321" not in attempts[0].details and "hmac:" in attempts[0].details
+        event = db.session.scalar(select(AuditEvent.details).where(
+            AuditEvent.action == "member.epic_taken"))
+    assert [(a.holder_id, a.in_scope) for a in attempts] == [(holder.id, True)]
+    assert "CGB7654321" not in event and "hmac:" in event
     page = browser(staff["district"]).get("/admin/audit_reports/").get_data(as_text=True)
-    assert "hmac:" in page and "CGB7654321" not in page
+    section = page[page.index("report-epics"):]
+    assert f"/admin/members/details/?id={holder.id}" in section and number in section
+    assert "hmac:" not in page and "CGB7654321" not in page
+    assert staff["enroller"].full_name in section
+
+
+def test_an_older_voter_id_event_finds_its_holder_by_the_hmac(app, staff, units, browser):
+    """Events written before they named the holder carry only the voter ID's HMAC; a
+    holder outside the viewer's units is neither found nor named."""
+    with app.test_request_context():
+        holder = factories.member(units["BLK-BILHA"], epic="CGB7654321")
+        raipur = create_unit(level="block", code="BLK-T-RPR", name_en="Raipur test",
+                             name_hi="रायपुर परीक्षण", parent=units["DIST-RAIPUR"])
+        outside = factories.member(raipur, epic="CGB1111111")
+        for epic in ("CGB7654321", "CGB1111111"):
+            audit.record("member.epic_taken", unit_id=units["BLK-BILHA"].id,
+                         details={"epic": audit.pii("epic", epic)})
+        db.session.commit()
+        found = reports.epic_duplicate_attempts(staff["district"], window())
+    assert {(a.holder_id, a.in_scope) for a in found} == {(holder.id, True), (None, False)}
+    page = browser(staff["district"]).get("/admin/audit_reports/").get_data(as_text=True)
+    assert "hmac:" not in page and f"?id={outside.id}" not in page
+    assert f"/admin/members/details/?id={holder.id}" in page
+
+
+def _signup(actor, block, name, relative, born, mobile):
+    data = member_service.MemberInput(
+        full_name=name, relative_name=relative, relation="father", gender="female",
+        date_of_birth=born, mobile=mobile, epic=None, address="", booth_no=None,
+        block_id=block.id)
+    return member_service.record(actor, data, channel="enroller", notice_version="2026-11")
+
+
+def test_one_person_recorded_in_two_scripts_is_flagged_and_reported(app, staff, units,
+                                                                   browser):
+    """कमला बघेल in Bilha and Kamla Baghel in Masturi (same father, same birth year) and a
+    third copy in a Raipur block: each district head sees their own, linked, and how many
+    are elsewhere; the member's page names the other; the signups all stand."""
+    with app.test_request_context():
+        raipur = create_unit(level="block", code="BLK-T-RPR", name_en="Raipur test",
+                             name_hi="रायपुर परीक्षण", parent=units["DIST-RAIPUR"])
+        first = _signup(staff["bilha"], units["BLK-BILHA"], "कमला बघेल", "रमेश बघेल",
+                        date(1980, 3, 4), "9812311111")
+        second = _signup(staff["masturi"], units["BLK-MASTURI"], "Kamla Baghel",
+                         "Ramesh Baghel", date(1980, 11, 20), "9812322222")
+        third = _signup(staff["state"], raipur, "Kamala Baghel", "Ramesh Baghel",
+                        date(1980, 1, 1), "9812333333")
+        _signup(staff["bilha"], units["BLK-BILHA"], "कमला बघेल", "रमेश बघेल",
+                date(1981, 3, 4), "9812344444")  # another year: another person
+        db.session.commit()
+        flags = db.session.execute(select(AuditEvent.entity_id, AuditEvent.details).where(
+            AuditEvent.action == "member.possible_duplicate").order_by(AuditEvent.seq)).all()
+        assert [entity for entity, _details in flags] == [second.id, third.id]
+        groups = reports.possible_duplicates(staff["district"], window())
+        theirs = reports.possible_duplicates(staff["other_district"], window())
+    assert [([m.id for m in g.members], g.outside) for g in groups] == [
+        ([first.id, second.id], 1)]
+    assert [([m.id for m in g.members], g.outside) for g in theirs] == [([third.id], 2)]
+    page = browser(staff["district"]).get("/admin/audit_reports/").get_data(as_text=True)
+    section = page[page.index("report-duplicates"):page.index("report-epics")]
+    for member in (first, second):
+        assert f"/admin/members/details/?id={member.id}" in section
+    assert f"?id={third.id}" not in section and "1 member outside your units" in section
+    details = browser(staff["bilha"]).get(f"/admin/members/details/?id={first.id}")
+    text = details.get_data(as_text=True)
+    assert "Possibly the same person" in text
+    assert format_membership_no(second.id) not in text  # Masturi is not Bilha's
+    assert "a member outside your units" in text
+    district_view = browser(staff["district"]).get(
+        f"/admin/members/details/?id={first.id}").get_data(as_text=True)
+    assert f"/admin/members/details/?id={second.id}" in district_view
 
 
 def test_one_photo_on_several_members_is_a_line_naming_them_in_scope(app, staff, units,
