@@ -26,6 +26,7 @@ from backoffice import (
     ratelimits,
     security,
     sms,
+    static_files,
     uploads,
 )
 from backoffice.extensions import csrf, db, limiter, migrate
@@ -58,6 +59,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     ratelimits.init_app(app)  # first: sets the Redis time-outs Flask-Limiter uses too
     limiter.init_app(app)
     i18n.init_app(app)
+    static_files.init_app(app)
     sms.init_app(app)
     auth.init_app(app)
     errors.init_app(app)

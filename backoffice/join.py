@@ -27,6 +27,7 @@ from flask_wtf import FlaskForm
 from itsdangerous import BadSignature, SignatureExpired
 from sqlalchemy import select
 from wtforms import BooleanField, DateField, HiddenField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
 from backoffice import keys
@@ -37,7 +38,6 @@ from backoffice.services import members as member_service
 from backoffice.services import signups
 from backoffice.services.errors import ValidationError
 from backoffice.services.membership_numbers import format_membership_no
-from backoffice.views.base import choices
 from backoffice.views.member_forms import gender_field, relation_field
 
 bp = Blueprint("join", __name__)
@@ -114,13 +114,15 @@ def _looks_automated(form: JoinForm) -> bool:
     return started is None or time.time() - started < current_app.config["JOIN_MIN_SECONDS"]
 
 
-def _block_choices():
-    """Blocks grouped by district, in the page's language."""
+def _block_choices() -> list[SelectChoice]:
+    """Blocks grouped by district (an optgroup each, so a district's name is sent
+    once, not once per block: the page is light on a slow network), in the page's
+    language."""
     districts = {u.id: u for u in db.session.scalars(select(Unit).where(Unit.level == "district"))}
     blocks = db.session.scalars(select(Unit).where(Unit.level == "block")).all()
     blocks.sort(key=lambda b: (str(districts[b.parent_id]), str(b)))
-    return [("", _("Choose your block"))] + [
-        (b.id, f"{districts[b.parent_id]} — {b}") for b in blocks]
+    return [SelectChoice("", _("Choose your block"))] + [
+        SelectChoice(b.id, str(b), optgroup=str(districts[b.parent_id])) for b in blocks]
 
 
 @bp.route("/join", methods=["GET", "POST"])
@@ -128,7 +130,7 @@ def _block_choices():
 def join():
     started = time.perf_counter()
     form = JoinForm()
-    form.block_id.choices = choices(_block_choices())
+    form.block_id.choices = _block_choices()
     if form.validate_on_submit() and not _stale(form):
         if _looks_automated(form):
             return _begin(started, None, form.mobile.data)  # the normal answer; nothing sent

@@ -177,14 +177,19 @@ class TransferLog:
         self.from_cache.clear()
         self.sizes.clear()
 
+    def _fetched(self) -> dict[str, int]:
+        """Requests sent since the last reset (a late report of an earlier page's is
+        not one of them) and not answered from the cache: their bytes."""
+        return {key: size for key, size in self.sizes.items()
+                if key in self.urls and key not in self.from_cache}
+
     def total(self) -> int:
         """Bytes fetched over the network since the last reset (cache hits count 0)."""
-        return sum(size for key, size in self.sizes.items() if key not in self.from_cache)
+        return sum(self._fetched().values())
 
     def requests(self) -> list[tuple[str, int]]:
         """(url, bytes) of what went over the network, for a failure's message."""
-        return [(self.urls.get(key, "?"), size) for key, size in self.sizes.items()
-                if key not in self.from_cache]
+        return [(self.urls[key], size) for key, size in self._fetched().items()]
 
     def throttle(self, *, kbps: int = 400, latency_ms: int = 400) -> None:
         """A slow mobile network (the issue's 400 kbps link; Chrome's "slow 3G")."""
