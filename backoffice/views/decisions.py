@@ -60,9 +60,9 @@ class OneDecisionForm(AdminForm):
 
 
 class UndoForm(AdminForm):
-    """Undo one member's decision (ids) or one bulk decision (action and its time)."""
+    """Undo one member's decision (id) or one bulk decision (action and its time)."""
 
-    ids = HiddenField()
+    id = HiddenField()
     action = HiddenField()
     at = HiddenField()
 
@@ -195,14 +195,14 @@ class DecisionsMixin:
 
     @expose("/undo/", methods=["POST"])
     def undo(self):
-        """Take back one's own recent decision: a member's (ids) or a bulk one (action,
+        """Take back one's own recent decision: a member's (id) or a bulk one (action,
         at); the service checks each member again."""
         form = UndoForm(request.form)
         if not form.validate():
             flash(_("The form had expired: try again."), "error")
             return redirect(self._back())
-        if form.ids.data:
-            ids = ids_or_404(form.ids.data.split(","))[:workflow.MAX_BATCH + 1]
+        if form.id.data:
+            ids = [id_or_404(form.id.data)]
         else:
             ids = workflow.decided_together(current_user, form.action.data,
                                             _parse_time(form.at.data))

@@ -95,7 +95,7 @@ def test_the_members_page_has_the_buttons_and_its_own_undo(browser, staff, waiti
     assert status(waiting["old"]) == "approved"
     page = b.get(url).get_data(as_text=True)
     assert 'id="undo-member"' in page and 'id="decide-approve"' not in page
-    b.post(f"/admin/members/undo/?url={url}", {"ids": waiting["old"].id}, token_from=url)
+    b.post(f"/admin/members/undo/?url={url}", {"id": waiting["old"].id}, token_from=url)
     assert status(waiting["old"]) == "phone_verified"
     # someone else's page shows no undo of the block president's decision
     b.post(f"/admin/members/decide-one/?url={url}", {"action": "approve",
@@ -123,12 +123,12 @@ def test_buttons_and_undo_need_the_right_the_scope_and_csrf(browser, staff, wait
         response = bilha.post("/admin/queue/decide-one/", {"action": "approve", "id": bad},
                               token_from="/admin/queue/")
         assert response.status_code == 404, bad
-        response = bilha.post("/admin/queue/undo/", {"ids": bad}, token_from="/admin/queue/")
+        response = bilha.post("/admin/queue/undo/", {"id": bad}, token_from="/admin/queue/")
         assert response.status_code == 404, bad
     # masturi's president cannot undo bilha's approval
     bilha.post("/admin/queue/decide-one/", {"action": "approve", "id": waiting["old"].id},
                token_from="/admin/queue/")
-    browser(staff["masturi"]).post("/admin/queue/undo/", {"ids": waiting["old"].id},
+    browser(staff["masturi"]).post("/admin/queue/undo/", {"id": waiting["old"].id},
                                    token_from="/admin/queue/")
     assert status(waiting["old"]) == "approved"
 

@@ -88,6 +88,7 @@ EDITORS = {"members": {"state", "district", "other_district", "bilha", "enroller
            "queue": {"state", "bilha"}, "units": {"state"},
            "staff": {"state", "district", "other_district", "bilha"}, "audit": set(),
            "rolls": {"state", "ro"}}
+APPROVERS = {"state", "bilha", "masturi"}  # the one-member buttons and undo
 MARKERS = {"audit": (A_IN, A_OUT), "rolls": (R_IN, R_OUT), "members": (M_IN, M_OUT),
            "queue": (M_IN, M_OUT), "units": (U_IN, U_OUT), "staff": (S_IN, S_OUT)}
 
@@ -203,6 +204,8 @@ def _probe_row(b, view, base, role, marker, row_id, visible, token) -> int:
         ("action/", {"action": "approve", "rowid": row_id}),
         ("action/", {"action": "reject", "rowid": row_id}),
         ("action/", {"action": "delete", "rowid": row_id}),
+        ("decide-one/", {"action": "approve", "id": row_id}),
+        ("undo/", {"id": row_id}),
         ("decide/", {"action": "reject", "ids": str(row_id), "reason": "probe"}),
         (f"verify/?id={row_id}", {"step": "send"}),
         (f"verify/?id={row_id}", {"step": "check", "code": "123456"}),
@@ -218,7 +221,8 @@ def _probe_row(b, view, base, role, marker, row_id, visible, token) -> int:
             assert after == before, (*where, path)
         elif path in ("delete/", "ajax/update/") or (
                 path.startswith(("edit/", "photo/", "verify/", "step/"))
-                and role not in EDITORS[view]):
+                and role not in EDITORS[view]) or (
+                path in ("decide-one/", "undo/") and role not in APPROVERS):
             assert after == before, (*where, path, "changed without the right")
         before = after
     _restore(view, row_id, marker)
@@ -290,6 +294,9 @@ def _id_routes(probes) -> list[tuple[str, str, dict]]:
         ("POST", "/admin/members/action/", {"action": "approve", "rowid": [member, "{bad}"]}),
         ("POST", "/admin/roles/action/", {"action": "delete", "rowid": ["{bad}"]}),
         ("GET", "/admin/members/decide/?action=reject&ids={bad}", {}),
+        *[("POST", f"/admin/{view}/{path}", form) for view in ("members", "queue")
+          for path, form in (("decide-one/", {"action": "approve", "id": "{bad}"}),
+                             ("undo/", {"id": "{bad}"}))],
         ("GET", f"/admin/members/decide/?action=reject&ids={member},{{bad}}", {}),
         ("POST", "/admin/members/decide/?action=reject",
          {"action": "reject", "ids": "{bad}", "reason": "probe"}),
