@@ -17,8 +17,8 @@ from collections.abc import Callable
 from flask import Flask, current_app, g, request
 from werkzeug.wrappers import Response
 
-#: the policy; "{nonce}" becomes this response's nonce. Styles may be inline (the
-#: issue forbids inline script only; Bootstrap and our templates use style=""),
+#: the policy; "{nonce}" becomes this response's nonce. Styles may be inline (scripts
+#: are what an injection runs; Bootstrap, select2 and our templates use style=""),
 #: images may be data: URIs (Bootstrap draws its select arrows and toggler that way).
 CONTENT_SECURITY_POLICY = "; ".join([
     "default-src 'self'",
