@@ -87,3 +87,31 @@ def test_an_action_on_selected_rows_runs(page_for):
     page.wait_for_load_state()
     # the action's form was posted: done at once, or on to the decision's own page
     assert "Approve done" in page.content() or "/decide/" in page.url, page.url
+
+
+def test_the_polling_script_reloads_while_a_file_is_being_prepared(page_for):
+    """static/js/poll.js, which replaced the pages' inline scripts: a page with a row
+    still running reloads itself; one with none does not."""
+    page = page_for(DISTRICT)
+    base = page.url.split("/admin")[0]
+
+    def load_poll_script(state: str) -> None:
+        page.evaluate("""(state) => {
+            const table = document.createElement("table");
+            table.id = "files";
+            table.dataset.reloadWhile = "#files tr[data-state=running]";
+            table.dataset.pollMs = "200";
+            table.innerHTML = `<tr data-state="${state}"><td>file</td></tr>`;
+            document.body.appendChild(table);
+            window.notReloaded = true;
+            const script = document.createElement("script");
+            script.src = "/static/js/poll.js";
+            document.body.appendChild(script);
+        }""", state)
+
+    page.goto(f"{base}/admin/members/exports/")
+    load_poll_script("running")
+    page.wait_for_function("() => window.notReloaded === undefined")  # reloaded
+    load_poll_script("done")
+    page.wait_for_timeout(1000)
+    assert page.evaluate("() => window.notReloaded") is True
