@@ -55,8 +55,10 @@ def grants(user) -> tuple[Grant, ...]:
 
 
 def forget_grants() -> None:
-    """Drop the per-request cache after roles or units changed in this request."""
+    """Drop the per-request cache after roles or units changed in this request (and
+    what was decided from it: which admin views the user may open)."""
     g.pop("_grants", None)
+    g.pop("_accessible", None)
 
 
 def grants_for(user, permission: str) -> list[Grant]:

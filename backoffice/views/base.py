@@ -174,9 +174,14 @@ class SecureMixin:
     permission: str = DASHBOARD_VIEW
 
     def is_accessible(self) -> bool:
-        return (current_user.is_authenticated
-                and second_factor.satisfied(current_user)
-                and has_permission(current_user, self.permission))
+        """Decided once per request and view (kept in flask.g, never on the shared view):
+        Flask-Admin asks again for every entry of the menu on every page."""
+        decided = g.setdefault("_accessible", {})
+        if self.endpoint not in decided:
+            decided[self.endpoint] = bool(current_user.is_authenticated
+                                          and second_factor.satisfied(current_user)
+                                          and has_permission(current_user, self.permission))
+        return decided[self.endpoint]
 
     def inaccessible_callback(self, name, **kwargs):
         here = request.full_path.rstrip("?")
