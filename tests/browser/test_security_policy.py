@@ -115,3 +115,30 @@ def test_the_polling_script_reloads_while_a_file_is_being_prepared(page_for):
     load_poll_script("done")
     page.wait_for_timeout(1000)
     assert page.evaluate("() => window.notReloaded") is True
+
+
+def test_the_polling_script_shows_an_imports_progress_then_reloads(page_for):
+    """poll.js on an import's page: rows read as they grow, a reload once the check ends."""
+    page = page_for(DISTRICT)
+    done = []
+    page.route("**/progress-for-the-test", lambda route: route.fulfill(
+        status=200, content_type="application/json",
+        body='{"status": "checked", "processed": 200000}' if done else
+        '{"status": "checking", "processed": 123456}'))
+    page.evaluate("""() => {
+        const box = document.createElement("div");
+        box.dataset.progressUrl = "/progress-for-the-test";
+        box.dataset.status = "checking";
+        box.dataset.busy = "checking committing";
+        box.dataset.pollMs = "200";
+        box.innerHTML = '<span id="rows" data-progress-processed>0</span>';
+        document.body.appendChild(box);
+        window.notReloaded = true;
+        const script = document.createElement("script");
+        script.src = "/static/js/poll.js";
+        document.body.appendChild(script);
+    }""")
+    page.wait_for_function("() => document.getElementById('rows').textContent === '1,23,456'")
+    assert page.evaluate("() => window.notReloaded") is True  # still checking: no reload
+    done.append(True)
+    page.wait_for_function("() => window.notReloaded === undefined")  # reloaded when done
