@@ -14,6 +14,8 @@ from sqlalchemy import func, select
 from backoffice.auth.roles import TARGET_MANAGE
 from backoffice.auth.scoping import grants_for
 from backoffice.extensions import db
+from backoffice.i18n import indian_number
+from backoffice.labels import label
 from backoffice.models import MemberDaily, MemberTally, Unit, UnitTarget, utcnow
 from backoffice.services.errors import NotFound, ValidationError
 
@@ -21,30 +23,49 @@ COUNTED = ("recorded", "phone_verified", "approved")  # rejected and revoked do 
 
 
 def set_target(actor, unit: Unit, target: int) -> UnitTarget:
-    """Set a unit's target. A state admin sets any; a district head the district's blocks.
+    """Set one unit's target (set_targets with one)."""
+    return set_targets(actor, {unit: target})[0]
 
-    The children's targets may not add up to more than their parent's.
+
+def set_targets(actor, targets: dict[Unit, int]) -> list[UnitTarget]:
+    """Set several units' targets at once (a level's, from one form). A state admin
+    sets any; a district head the district's blocks.
+
+    Checked after all are written, so a form may move members from one unit's
+    target to another's: below any unit, the targets may not add up to more than
+    its own.
     """
-    if unit is None or not _may_set(actor, unit):
-        raise NotFound(_l("No such unit in your scope."))
-    if target < 0 or target > 10 ** 8:
-        raise ValidationError(_l("A target is a whole number of members."), field="target")
-    if unit.parent_id is not None:
-        parent = db.session.get(UnitTarget, unit.parent_id)
-        siblings = db.session.scalar(
-            select(func.coalesce(func.sum(UnitTarget.target), 0))
-            .join(Unit, Unit.id == UnitTarget.unit_id)
-            .where(Unit.parent_id == unit.parent_id, Unit.id != unit.id)) or 0
-        if parent is not None and siblings + target > parent.target:
-            raise ValidationError(_l("The targets below %(unit)s would add up to more than its "
-                                     "own target (%(n)s).", unit=str(db.session.get(
-                                         Unit, unit.parent_id)), n=parent.target),
-                                  field="target")
-    row = db.session.get(UnitTarget, unit.id) or UnitTarget(unit_id=unit.id)
-    row.target, row.set_by_id, row.set_at = target, actor.id, utcnow()
-    db.session.add(row)
+    rows = []
+    for unit, target in targets.items():
+        if unit is None or not _may_set(actor, unit):
+            raise NotFound(_l("No such unit in your scope."))
+        if target < 0 or target > 10 ** 8:
+            raise ValidationError(_l("A target is a whole number of members."), field="target")
+        row = db.session.get(UnitTarget, unit.id) or UnitTarget(unit_id=unit.id)
+        row.target, row.set_by_id, row.set_at = target, actor.id, utcnow()
+        db.session.add(row)
+        rows.append(row)
     db.session.flush()
-    return row
+    parents = {unit.parent_id for unit in targets if unit.parent_id is not None}
+    for parent_id in sorted(parents | {unit.id for unit in targets}):
+        _check_split(parent_id)
+    return rows
+
+
+def _check_split(parent_id: int) -> None:
+    """The targets of a unit's children add up to at most its own (when it has one)."""
+    parent = db.session.get(UnitTarget, parent_id)
+    if parent is None:
+        return
+    below = db.session.scalar(
+        select(func.coalesce(func.sum(UnitTarget.target), 0))
+        .join(Unit, Unit.id == UnitTarget.unit_id).where(Unit.parent_id == parent_id)) or 0
+    if below > parent.target:
+        unit = db.session.get(Unit, parent_id)
+        raise ValidationError(_l("The targets below %(unit)s would add up to more than its "
+                                 "own target (%(n)s).",
+                                 unit=f"{label('level', unit.level)} {unit}",
+                                 n=indian_number(parent.target)), field="target")
 
 
 def _may_set(actor, unit: Unit) -> bool:

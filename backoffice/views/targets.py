@@ -3,7 +3,7 @@ district's among its blocks."""
 
 from __future__ import annotations
 
-from flask import flash, redirect, request, url_for
+from flask import abort, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -38,17 +38,39 @@ class TargetView(SecureView):
     def index(self):
         units = self._units()
         if request.method == "POST":
-            unit = {u.id: u for u in units}.get(id_or_404(request.form.get("unit_id", "")))
-            raw = request.form.get("target", "").replace(",", "").strip()
             try:
-                if unit is None or not raw.isascii() or not raw.isdigit():
-                    raise ServiceError(_("Enter the target as a whole number."))
-                targets.set_target(current_user, unit, int(raw))
+                targets.set_targets(current_user, self._posted(units))
             except ServiceError as error:
                 db.session.rollback()
                 flash(str(error.message), "error")
             else:
                 db.session.commit()
-                flash(_("Target saved."), "success")
+                flash(_("Targets saved."), "success")
             return redirect(url_for(".index"))
-        return self.render("admin/targets.html", rows=targets.progress(units))
+        rows = targets.progress(units)
+        levels = {}
+        for row in rows:  # a table per level: Raipur the division and Raipur the district
+            levels.setdefault(row.unit.level, []).append(row)
+        return self.render("admin/targets.html", levels=list(levels.items()))
+
+    def _posted(self, units) -> dict:
+        """{unit: target} from a level's form: a unit_id and a target per row (an empty
+        target is left as it was). A unit not in this user's list answers 404, as a
+        missing one; a target that is not a whole number is named with its unit."""
+        ids, values = request.form.getlist("unit_id"), request.form.getlist("target")
+        if len(ids) != len(values):
+            abort(400)
+        by_id = {unit.id: unit for unit in units}
+        changes = {}
+        for raw_id, raw in zip(ids, values, strict=True):
+            unit = by_id.get(id_or_404(raw_id))
+            if unit is None:
+                abort(404)
+            raw = raw.replace(",", "").strip()
+            if not raw:
+                continue
+            if not raw.isascii() or not raw.isdigit() or len(raw) > 9:
+                raise ServiceError(_("%(unit)s: enter the target as a whole number.",
+                                     unit=unit))
+            changes[unit] = int(raw)
+        return changes

@@ -68,3 +68,14 @@ def test_daily_counts_follow_inserts_verification_and_approval(ctx, units, staff
     assert sum(daily_counts("verified").values()) == 4  # 3 at insert + 1 re-verified
     series = targets.daily(units["DIST-BILASPUR"], days=3)
     assert len(series) == 3 and series[-1][0] == date.today()
+
+
+def test_a_level_saved_at_once_may_move_members_between_units(ctx, units, staff):
+    targets.set_target(staff["state"], units["CG"], 1_000_000)
+    a, b = units["DIV-BILASPUR"], units["DIV-RAIPUR"]
+    targets.set_targets(staff["state"], {a: 600_000, b: 400_000})
+    targets.set_targets(staff["state"], {b: 600_000, a: 400_000})  # one at a time: refused
+    with pytest.raises(ValidationError, match=r"\(10,00,000\)"):
+        targets.set_targets(staff["state"], {a: 500_000, b: 600_000})
+    with pytest.raises(ValidationError, match="add up to more"):
+        targets.set_target(staff["state"], units["CG"], 900_000)  # below its divisions' sum
