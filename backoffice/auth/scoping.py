@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from flask import abort, g
 from flask_login import current_user
 from sqlalchemy import ColumnElement, false, or_, select, true
+from sqlalchemy import inspect as sa_inspect
 
 from backoffice.auth.roles import role_has
 from backoffice.extensions import db
@@ -40,10 +41,19 @@ _MEMBER_COLUMN = {
 
 
 def grants(user) -> tuple[Grant, ...]:
-    """The user's role assignments, loaded once per request."""
-    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+    """The user's role assignments, loaded once per request.
+
+    The session's user has them from load_user, active or not, and keeps them for the
+    request (forget_grants() drops them): a commit expires the user, and reading
+    ``is_active`` or ``id`` again would load the row once more for nothing."""
+    if user is None or not getattr(user, "is_authenticated", False):
         return ()
     cache = g.setdefault("_grants", {})
+    real = user._get_current_object() if hasattr(user, "_get_current_object") else user
+    if real is g.get("_login_user") and (key := _loaded_id(real)) in cache:
+        return cache[key]
+    if not user.is_active:
+        return ()
     if user.id not in cache:
         rows = db.session.execute(
             select(RoleAssignment.role, Unit.id, Unit.level, Unit.path)
@@ -144,5 +154,11 @@ def load_user(user_id: int) -> StaffUser | None:
         return None
     user = rows[0][0]
     g.setdefault("_grants", {})[user.id] = tuple(
-        Grant(*row[1:]) for row in rows if row[1] is not None)
+        Grant(*row[1:]) for row in rows if row[1] is not None) if user.active else ()
     return user
+
+
+def _loaded_id(user) -> int | None:
+    """The user's id from the session's identity map: no query, even once expired."""
+    state = sa_inspect(user, raiseerr=False)
+    return state.identity[0] if state is not None and state.identity else None
