@@ -13,6 +13,7 @@ from urllib.parse import parse_qs
 
 MESSAGES = re.compile(r"/2010-04-01/Accounts/(\w+)/Messages\.json")
 ACCOUNT = re.compile(r"/2010-04-01/Accounts/(\w+)\.json")
+SERVICE = re.compile(r"/v1/Services/(MG\w+)")
 CODE = re.compile(r"\b(\d{6})\b")
 
 
@@ -39,6 +40,10 @@ class FakeTwilio:
                 found = ACCOUNT.fullmatch(self.path.split("?")[0])
                 if found and found.group(1) == fake.account_sid:
                     return self.answer(200, {"sid": fake.account_sid, "status": "active"})
+                found = SERVICE.fullmatch(self.path.split("?")[0])
+                if found:  # the Messaging Service the doctor reads
+                    return self.answer(200, {"sid": found.group(1),
+                                             "account_sid": fake.account_sid})
                 return self.answer(404, {"code": 20404, "message": "not found", "status": 404})
 
             def do_POST(self):  # noqa: N802
