@@ -12,7 +12,7 @@ from backoffice import phonetic
 from backoffice.auth.roles import MEMBER_VIEW
 from backoffice.auth.scoping import member_filter
 from backoffice.extensions import db
-from backoffice.models import Member
+from backoffice.models import Member, RoleAssignment
 from backoffice.services import erasure
 from backoffice.services.membership_numbers import format_membership_no
 from backoffice.services.search import member_search
@@ -119,3 +119,16 @@ def test_a_correction_updates_the_key(staff, people):
 @pytest.mark.parametrize("term", ["", "   ", "%", "_", "\\", "' OR 1=1 --", "%%%%", "!!!"])
 def test_odd_terms_find_nothing_and_do_not_fail(staff, people, term):
     assert _found(staff["district"], term) == set()
+
+
+def test_a_phone_tail_stays_among_the_phones_a_mixed_user_sees(staff, people, units):
+    """A returning officer of the district who is also Bilha's block president sees
+    Bilha's phones unmasked and Masturi's masked: the tail finds Bilha's only."""
+    user = factories.staff_with_role("returning_officer", units["DIST-BILASPUR"])
+    factories.staff_with_role("block_president", units["BLK-BILHA"])  # someone else
+    db.session.add(RoleAssignment(user_id=user.id, role="block_president",
+                                  unit_id=units["BLK-BILHA"].id))
+    db.session.flush()
+    assert _found(user, "5678") == _ids(people, "kamla")
+    assert _found(user, "0678") == set()  # Masturi's phone, masked for this user
+    assert _found(user, "कमला साहू") == _ids(people, "masturi")  # its name is searchable
