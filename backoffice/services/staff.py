@@ -10,9 +10,10 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
 
 from backoffice.auth.passwords import hash_password
-from backoffice.auth.roles import APPOINTS, ROLE_LEVELS
+from backoffice.auth.roles import APPOINTS, ROLE_LABELS, ROLE_LEVELS
 from backoffice.auth.scoping import forget_grants, grants
 from backoffice.extensions import db
+from backoffice.labels import label
 from backoffice.models import RoleAssignment, StaffUser, Unit
 from backoffice.services.errors import ServiceError, ValidationError
 from backoffice.services.validation import clean_name, normalise_mobile
@@ -28,6 +29,29 @@ def can_assign(actor, role: str, unit: Unit | None) -> bool:
                for grant in grants(actor))
 
 
+LEVEL_ORDER = ("state", "division", "district", "block", "zone")
+
+
+def refusal(actor, role: str, unit: Unit | None):
+    """Why the actor may not give ``role`` at ``unit``, in words that say what would
+    do (the roles they may give, the levels the role is held at), or None."""
+    mine = assignable_roles(actor)
+    if role not in mine:
+        return _l("You may give only these roles: %(roles)s.",
+                  roles=", ".join(str(ROLE_LABELS[name]) for name in mine) or "—")
+    if unit is None:
+        return _l("Choose a unit.")
+    levels = [level for level in LEVEL_ORDER if level in ROLE_LEVELS[role]]
+    if unit.level not in levels:
+        return _l("%(role)s is held at: %(levels)s; %(unit)s is a unit of level %(level)s.",
+                  role=ROLE_LABELS[role], levels=", ".join(str(label("level", level))
+                                                          for level in levels),
+                  unit=str(unit), level=label("level", unit.level))
+    if not can_assign(actor, role, unit):
+        return _l("%(unit)s is outside the units where you give this role.", unit=str(unit))
+    return None
+
+
 def assignable_roles(actor) -> list[str]:
     return sorted({role for grant in grants(actor) for role in APPOINTS.get(grant.role, ())})
 
@@ -35,8 +59,8 @@ def assignable_roles(actor) -> list[str]:
 def assign_role(actor, user: StaffUser, role: str, unit: Unit) -> RoleAssignment:
     if user.id == actor.id:
         raise ServiceError(_l("You cannot change your own roles."))
-    if not can_assign(actor, role, unit):
-        raise ServiceError(_l("You may not give this role at this unit."))
+    if (why := refusal(actor, role, unit)) is not None:
+        raise ServiceError(why)
     exists = db.session.scalar(select(func.count()).select_from(RoleAssignment).where(
         RoleAssignment.user_id == user.id, RoleAssignment.role == role,
         RoleAssignment.unit_id == unit.id))
@@ -64,8 +88,8 @@ def remove_role(actor, assignment: RoleAssignment) -> None:
 def create_staff(actor, *, full_name: str, email: str | None, mobile: str | None,
                  password: str, role: str, unit: Unit) -> StaffUser:
     """A new staff user with a first role, checked before anything is written."""
-    if not can_assign(actor, role, unit):
-        raise ServiceError(_l("You may not give this role at this unit."))
+    if (why := refusal(actor, role, unit)) is not None:
+        raise ServiceError(why)
     email = (email or "").strip().lower() or None
     mobile = normalise_mobile(mobile) if (mobile or "").strip() else None
     if not email and not mobile:

@@ -8,7 +8,10 @@ POST with another unit or a higher role is refused there.
 from __future__ import annotations
 
 from flask import flash
+from flask_admin.contrib.sqla.ajax import QueryAjaxModelLoader
 from flask_admin.helpers import get_form_data
+from flask_admin.model.fields import AjaxSelectField
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
@@ -20,8 +23,9 @@ from backoffice.extensions import db
 from backoffice.models import RoleAssignment, StaffUser, Unit
 from backoffice.services import staff as staff_service
 from backoffice.services.errors import ServiceError
-from backoffice.views.base import AdminForm, ScopedModelView, choices, form_id, save_through
-from backoffice.views.formatting import unit_column
+from backoffice.services.privacy import mask_phone
+from backoffice.views.base import AdminForm, ScopedModelView, choices, parse_id, save_through
+from backoffice.views.formatting import level_label, unit_column, unit_name
 
 
 def _scoped_staff():
@@ -30,14 +34,15 @@ def _scoped_staff():
     ).order_by(StaffUser.full_name)
 
 
-def _appointable_units():
-    return db.session.scalars(scoped_units(current_user, STAFF_MANAGE)).all()
-
-
 def _scoped_unit(unit_id: int) -> Unit:
     unit = db.session.scalar(
         scoped_units(current_user, STAFF_MANAGE).where(Unit.id == unit_id))
     return _found(unit)
+
+
+def _id_of(row) -> int:
+    """The id of a row an ajax field resolved (0, which no row has, for none)."""
+    return getattr(row, "id", None) or 0
 
 
 def _found(row):
@@ -50,10 +55,82 @@ def _role_choices():
     return [(role, str(ROLE_LABELS[role])) for role in staff_service.assignable_roles(current_user)]
 
 
+class _ScopedLoader(QueryAjaxModelLoader):
+    """Search-as-you-type choices (select2 asks /ajax/lookup/ as one types) drawn only
+    from the current user's scope, per call: the loader is shared by every user, so
+    it keeps nothing of one. A posted id outside the scope is no choice at all."""
+
+    LIMIT = 20
+
+    def scoped(self):
+        raise NotImplementedError
+
+    def get_query(self):
+        return self.scoped()
+
+    def get_one(self, pk):
+        key = parse_id(pk)
+        return None if key is None else self.scoped().filter(
+            self.model.id == key).one_or_none()
+
+    def get_list(self, term, offset=0, limit=LIMIT):
+        return super().get_list(term or "", max(offset or 0, 0),
+                                min(max(limit or self.LIMIT, 1), self.LIMIT))
+
+
+class PeopleLoader(_ScopedLoader):
+    """Staff the user manages (not themselves), by name, email or mobile."""
+
+    def scoped(self):
+        return _scoped_staff()
+
+    def format(self, model):
+        if model is None:
+            return None
+        login = model.email or mask_phone(model.mobile)
+        return model.id, f"{model.full_name} · {login}"
+
+
+class UnitLoader(_ScopedLoader):
+    """Units the user appoints in, by Hindi or English name or code, each labelled
+    with its level (Raipur the division is not Raipur the district)."""
+
+    def scoped(self):
+        return db.session.query(Unit).filter(
+            Unit.id.in_(scoped_units(current_user, STAFF_MANAGE).with_only_columns(Unit.id)))
+
+    def format(self, model):
+        if model is None:
+            return None
+        parent = unit_name(model.parent_id)
+        where = f" ({parent})" if parent and model.level not in ("state", "division") else ""
+        return model.id, f"{level_label(model.level)}: {unit_name(model.id)}{where}"
+
+
+PEOPLE = PeopleLoader("user", db.session, StaffUser, fields=("full_name", "email", "mobile"),
+                      order_by=StaffUser.full_name)
+UNITS = UnitLoader("unit", db.session, Unit, fields=("name_hi", "name_en", "code"),
+                   order_by=Unit.path)
+
+
+def _person_field():
+    return AjaxSelectField(PEOPLE, _l("Person"), validators=[DataRequired()],
+                           render_kw={"data-placeholder": _l("Type a name, email or mobile")})
+
+
+def _unit_field():
+    return AjaxSelectField(UNITS, _l("Unit"), validators=[DataRequired()],
+                           render_kw={"data-placeholder": _l("Type the unit's name")})
+
+
+def _role_field():
+    return SelectField(_l("Role"), validators=[DataRequired()])
+
+
 class RoleForm(AdminForm):
-    user = SelectField(_l("Person"), coerce=form_id, validators=[DataRequired()])
-    role = SelectField(_l("Role"), validators=[DataRequired()])
-    unit = SelectField(_l("Unit"), coerce=form_id, validators=[DataRequired()])
+    user = _person_field()
+    role = _role_field()
+    unit = _unit_field()
 
 
 class StaffForm(AdminForm):
@@ -61,8 +138,8 @@ class StaffForm(AdminForm):
     email = EmailField(_l("Email"), validators=[Optional(), Length(max=254)])
     mobile = StringField(_l("Mobile"), validators=[Optional(), Length(max=24)])
     password = PasswordField(_l("First password"), validators=[DataRequired(), Length(max=256)])
-    role = SelectField(_l("Role"), validators=[DataRequired()])
-    unit = SelectField(_l("Unit"), coerce=form_id, validators=[DataRequired()])
+    role = _role_field()
+    unit = _unit_field()
 
 
 class _WritesThroughService:
@@ -76,14 +153,14 @@ class _WritesThroughService:
     def can_delete(self):
         return has_permission(current_user, STAFF_MANAGE)
 
+    form_ajax_refs = {"user": PEOPLE, "unit": UNITS}
+
     def create_form(self, obj=None):
-        """Choices come from the actor's scope, per request; posted ids are
+        """Roles from the actor's own, per request, none chosen in advance; people and
+        units are searched as one types (the loaders above, scoped per call), and
         resolved again through the same scoped queries in create_model."""
         form = super().create_form(obj)
-        form.role.choices = choices(_role_choices())
-        form.unit.choices = choices((unit.id, str(unit)) for unit in _appointable_units())
-        if "user" in form:
-            form.user.choices = choices((user.id, user.full_name) for user in _scoped_staff())
+        form.role.choices = choices([("", _("Choose a role"))] + _role_choices())
         return form
 
 
@@ -106,9 +183,9 @@ class RoleAssignmentView(_WritesThroughService, ScopedModelView):
         return RoleAssignment.unit_id.in_(in_scope)
 
     def create_model(self, form):
-        user = _scoped_staff().filter(StaffUser.id == form.user.data).one_or_none()
+        user = _scoped_staff().filter(StaffUser.id == _id_of(form.user.data)).one_or_none()
         return save_through(lambda: staff_service.assign_role(
-            current_user, _found(user), form.role.data, _scoped_unit(form.unit.data)))
+            current_user, _found(user), form.role.data, _scoped_unit(_id_of(form.unit.data))))
 
     def delete_model(self, model):
         return save_through(lambda: staff_service.remove_role(current_user, model) or True)
@@ -149,4 +226,4 @@ class StaffCreateMixin(_WritesThroughService):
         return save_through(lambda: staff_service.create_staff(
             current_user, full_name=form.full_name.data, email=form.email.data,
             mobile=form.mobile.data, password=form.password.data, role=form.role.data,
-            unit=_scoped_unit(form.unit.data)))
+            unit=_scoped_unit(_id_of(form.unit.data))))

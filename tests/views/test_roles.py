@@ -1,5 +1,7 @@
 """Staff and role screens: scoped choices, crafted posts refused."""
 
+import re
+
 from sqlalchemy import select
 
 from backoffice.extensions import db
@@ -7,12 +9,44 @@ from backoffice.models import RoleAssignment, StaffUser
 
 
 def test_role_form_offers_only_units_roles_and_people_in_scope(browser, staff, units):
-    page = browser(staff["bilha"]).get("/admin/roles/new/").get_data(as_text=True)
-    assert "Bilha" in page and "Masturi" not in page
+    b = browser(staff["bilha"])
+    page = b.get("/admin/roles/new/").get_data(as_text=True)
     assert "Enroller" in page and "Block president" not in page
-    assert f'>{staff["enroller"].full_name}</option>' in page
-    assert f'>{staff["masturi"].full_name}</option>' not in page
-    assert f'>{staff["bilha"].full_name}</option>' not in page  # not oneself
+    assert 'data-role="select2-ajax"' in page  # people and units: search as one types
+    assert staff["enroller"].full_name not in page  # nobody chosen in advance
+    assert re.search(r'<select[^>]*id="role"[^>]*><option value="">Choose a role</option>', page)
+
+    def lookup(name, query=""):
+        return [label for _id, label in b.get(
+            f"/admin/roles/ajax/lookup/?name={name}&query={query}").get_json()]
+
+    assert lookup("unit") == ["Block: Bilha (Bilaspur)", "Zone: Bilha zone 1 (Bilha)"]
+    assert lookup("unit", "बिल्हा") == ["Block: Bilha (Bilaspur)", "Zone: Bilha zone 1 (Bilha)"]
+    assert lookup("unit", "Masturi") == []
+    people = " ".join(lookup("user"))
+    assert staff["enroller"].full_name in people
+    assert staff["masturi"].full_name not in people
+    assert staff["bilha"].full_name not in people  # not oneself
+
+
+def test_lookups_are_scoped_per_user_and_bounded(browser, staff, units):
+    state = browser(staff["state"])
+    units_found = state.get("/admin/roles/ajax/lookup/?name=unit&query=Raipur&limit=100000")
+    labels = [label for _id, label in units_found.get_json()]
+    assert "Division: Raipur" in labels and "District: Raipur (Raipur)" in labels
+    assert len(state.get("/admin/roles/ajax/lookup/?name=user&query=&limit=100000")
+               .get_json()) <= 20
+    enroller = browser(staff["enroller"])  # manages nobody
+    assert enroller.get("/admin/roles/ajax/lookup/?name=user&query=").status_code in (403,) \
+        or enroller.get("/admin/roles/ajax/lookup/?name=user&query=").get_json() == []
+
+
+def test_a_refusal_says_which_levels_the_role_is_held_at(browser, staff, units):
+    b = browser(staff["state"])
+    page = b.post("/admin/roles/new/", {"user": staff["enroller"].id, "role": "block_president",
+                                        "unit": units["CG"].id},
+                  token_from="/admin/roles/new/").get_data(as_text=True)
+    assert "Block president is held at: Block; Chhattisgarh is a unit of level State." in page
 
 
 def test_crafted_post_with_a_foreign_unit_or_higher_role_is_refused(browser, staff, units):
