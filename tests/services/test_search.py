@@ -3,6 +3,7 @@ those who see phones, membership numbers in part."""
 
 from __future__ import annotations
 
+import json
 from datetime import date
 
 import pytest
@@ -12,11 +13,12 @@ from backoffice import phonetic
 from backoffice.auth.roles import MEMBER_VIEW
 from backoffice.auth.scoping import member_filter
 from backoffice.extensions import db
-from backoffice.models import Member, RoleAssignment
-from backoffice.services import erasure
+from backoffice.models import AuditEvent, Member, RoleAssignment
+from backoffice.services import erasure, imports
 from backoffice.services.membership_numbers import format_membership_no
 from backoffice.services.search import member_search
 from tests import factories
+from tests.services.test_imports import GOOD, csv_bytes, run
 
 
 @pytest.mark.parametrize(("hindi", "latin"), [
@@ -132,3 +134,21 @@ def test_a_phone_tail_stays_among_the_phones_a_mixed_user_sees(staff, people, un
     assert _found(user, "5678") == _ids(people, "kamla")
     assert _found(user, "0678") == set()  # Masturi's phone, masked for this user
     assert _found(user, "कमला साहू") == _ids(people, "masturi")  # its name is searchable
+
+
+def test_a_paper_import_keeps_the_keys_and_flags_a_cross_script_duplicate(staff, units,
+                                                                          people):
+    existing = factories.member(units["BLK-MASTURI"], full_name="कमला बघेल",
+                                relative_name="रमेश बघेल", date_of_birth=date(1980, 3, 4))
+    row = ["Kamla Baghel", "Ramesh Baghel", *GOOD[2:4], "01/11/1980", "9876500011",
+           "CGA7654321", *GOOD[7:]]
+    batch = run(staff, units, csv_bytes([row, GOOD]))
+    assert imports.commit(staff["district"], batch.id) == 2
+    db.session.commit()
+    imported = db.session.scalar(select(Member).where(
+        Member.import_batch_id == batch.id, Member.full_name == "Kamla Baghel"))
+    assert imported.search_key == " kml bgel " and imported.duplicate_key
+    flags = db.session.execute(select(AuditEvent.entity_id, AuditEvent.details).where(
+        AuditEvent.action == "member.possible_duplicate")).all()
+    assert [(entity, json.loads(details)["others"]) for entity, details in flags] == [
+        (imported.id, [existing.id])]
