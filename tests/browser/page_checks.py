@@ -20,7 +20,7 @@ from html.parser import HTMLParser
 #: use as they are, the language switch, file types
 ALLOWED = frozenset({
     "EPIC", "OTP", "SMS", "PDF", "CSV", "XLSX", "ZIP", "ID", "IST", "QR", "English",
-    "PCC", "DLT", "TOTP", "OK",
+    "PCC", "DLT", "TOTP", "OK", "CG", "csv", "xlsx",
 })
 
 #: an email, a web address, a membership number (CG + 9 digits), a voter ID (3
