@@ -68,8 +68,9 @@ CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|'
                      r'name="csrf_token" value="([^"]+)"')
-BLOCK_RE = re.compile(r'name="block_id"[^>]*>\s*(?:<option[^>]*value=""[^>]*>[^<]*</option>\s*)?'
-                      r'<option[^>]*value="(\d+)"')
+# the first block offered, past a "choose" option and a district's <optgroup>
+BLOCK_RE = re.compile(r'name="block_id"[^>]*>(?:\s*<option[^>]*value=""[^>]*>[^<]*</option>)?'
+                      r'(?:\s*<optgroup[^>]*>)?\s*<option[^>]*value="(\d+)"')
 STARTED_RE = re.compile(r'name="started" type="hidden" value="([^"]*)"')
 NAMES = ("सुनीता वर्मा", "Ramesh Sahu", "कविता यादव", "Dilip Lahariya", "अनीता साहू")
 
