@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Enum, ForeignKey, Index, String, Text, event
+from sqlalchemy import Enum, ForeignKey, Index, String, Text, event, inspect
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backoffice import phonetic
@@ -50,7 +50,7 @@ class Member(Base):
     relative_name: Mapped[str] = mapped_column(String(150))
     # The name's words as Latin phonetic keys, whichever script it was typed in, and a
     # digest of name, relative's name and birth year (backoffice/phonetic.py), kept by
-    # _keep_keys below (bulk inserts add them themselves); erasure empties the name and
+    # the listeners below (bulk inserts add them themselves); erasure empties the name and
     # so them. The search key's trigram index is PostgreSQL's (migration 0015).
     search_key: Mapped[str | None] = mapped_column(String(300))
     duplicate_key: Mapped[str | None] = mapped_column(String(20), index=True)
@@ -113,11 +113,22 @@ class Member(Base):
         return self.full_name
 
 
+_KEY_SOURCES = ("full_name", "relative_name", "date_of_birth")
+
+
 @event.listens_for(Member, "before_insert")
-@event.listens_for(Member, "before_update")
-def _keep_keys(mapper, connection, member: Member) -> None:
+def _keys_on_insert(mapper, connection, member: Member) -> None:
     """Every ORM write (a signup, a correction, an erasure) leaves the keys matching the
     names: set on the row being flushed, they go out in the same INSERT or UPDATE."""
     member.search_key = phonetic.search_key(member.full_name)
     member.duplicate_key = phonetic.duplicate_key(member.full_name, member.relative_name,
                                                   member.date_of_birth)
+
+
+@event.listens_for(Member, "before_update")
+def _keys_on_update(mapper, connection, member: Member) -> None:
+    """Only when a name or the birth date changed: a status change touches nothing, and
+    reads no column a partly loaded row (a list page's load_only) does not hold."""
+    attrs = inspect(member).attrs
+    if any(attrs[name].history.has_changes() for name in _KEY_SOURCES):
+        _keys_on_insert(mapper, connection, member)
