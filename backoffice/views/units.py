@@ -13,6 +13,7 @@ from wtforms.validators import DataRequired, Length
 from backoffice.auth.roles import UNIT_MANAGE, UNIT_VIEW
 from backoffice.auth.scoping import has_permission, unit_filter
 from backoffice.extensions import db
+from backoffice.i18n import indian_number
 from backoffice.models import LEVELS, Unit
 from backoffice.services import units as unit_service
 from backoffice.services.errors import ServiceError
@@ -103,7 +104,8 @@ class UnitView(ScopedModelView):
             parent = self._parent(form)
             if parent.id != model.parent_id:
                 moved = unit_service.move_unit(model, parent)
-                flash(_l("Moved; %(n)s members now count under the new unit.", n=moved), "info")
+                flash(_l("Moved; %(n)s members now count under the new unit.",
+                         n=indian_number(moved)), "info")
             return model
         return self._save(write)
 
