@@ -267,27 +267,46 @@ class DuplicateGroup:
     outside: int = 0  # members of the group in units the viewer cannot see
 
 
-def possible_duplicates(user, window: Window, *, limit: int = 100) -> list[DuplicateGroup]:
-    """Groups of members sharing a duplicate key, at least one of them in scope and
-    recorded in the window (the others may be older, or elsewhere: counted, not named)."""
-    recent = select(Member.duplicate_key).where(_scope(user, window),
-                                                Member.duplicate_key.is_not(None))
-    keys = list(db.session.scalars(
-        select(Member.duplicate_key).where(Member.duplicate_key.in_(recent))
-        .group_by(Member.duplicate_key).having(func.count() >= 2)
-        .order_by(Member.duplicate_key).limit(limit)))
-    if not keys:
+def possible_duplicates(user, window: Window, *, limit: int = 200) -> list[DuplicateGroup]:
+    """The members flagged as possible duplicates in the window (services/search.py:
+    an event on each member of a pair, in its block), grouped by their current key, so
+    a pair since corrected or erased drops out. Reading the flags, not comparing
+    every member's key, keeps the report a few indexed reads at a million members."""
+    units = select(Unit.id).where(unit_filter(user, AUDIT_VIEW))
+    flags = db.session.execute(
+        select(AuditEvent.entity_id, AuditEvent.details)
+        .where(AuditEvent.action == "member.possible_duplicate",
+               AuditEvent.occurred_at >= window.since.isoformat(),
+               AuditEvent.unit_id.in_(units))
+        .order_by(AuditEvent.seq.desc()).limit(limit)).all()
+    ids = {member_id for member_id, _details in flags}
+    for _member_id, details in flags:
+        ids.update(json.loads(details or "{}").get("others", []))
+    if not ids:
         return []
-    groups: dict[str, DuplicateGroup] = {key: DuplicateGroup() for key in keys}
     in_scope = member_filter(user, AUDIT_VIEW)
-    for row in db.session.execute(
-            select(Member.id, Member.duplicate_key, Member.full_name, Member.relative_name,
-                   Member.date_of_birth, Member.block_id, Member.created_at,
-                   in_scope.label("in_scope"))
-            .where(Member.duplicate_key.in_(keys)).order_by(Member.id)):
-        group = groups[row.duplicate_key]
-        if row.in_scope:
-            group.members.append(row)
-        else:
-            group.outside += 1
-    return sorted(groups.values(), key=lambda g: -g.members[-1].id)
+    rows = {row.id: row for row in db.session.execute(
+        select(Member.id, Member.duplicate_key, Member.full_name, Member.relative_name,
+               Member.date_of_birth, Member.block_id, Member.created_at,
+               in_scope.label("in_scope"))
+        .where(Member.id.in_(sorted(ids))))}
+    groups: dict[str, set[int]] = {}
+    for member_id, details in flags:
+        flagged = rows.get(member_id)
+        if flagged is None or flagged.duplicate_key is None:
+            continue
+        same = {other for other in json.loads(details or "{}").get("others", [])
+                if other in rows and rows[other].duplicate_key == flagged.duplicate_key}
+        if same:
+            groups.setdefault(flagged.duplicate_key, set()).update(same | {member_id})
+    found = []
+    for members in groups.values():
+        group = DuplicateGroup()
+        for member_id in sorted(members):
+            if rows[member_id].in_scope:
+                group.members.append(rows[member_id])
+            else:
+                group.outside += 1
+        if group.members:
+            found.append(group)
+    return sorted(found, key=lambda g: -g.members[-1].id)

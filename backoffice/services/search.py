@@ -142,40 +142,55 @@ def sees_phone_tails(user) -> bool:
 
 # --- the same person recorded twice ------------------------------------------------------
 
-def _others(member_id: int, key: str | None) -> list[int]:
+def _others(member_id: int, key: str | None) -> list[tuple[int, int]]:
+    """(id, block id) of the other members with this duplicate key, oldest first."""
     if not key:
         return []
-    return list(db.session.scalars(
-        select(Member.id).where(Member.duplicate_key == key, Member.id != member_id)
-        .order_by(Member.id).limit(DUPLICATES_SHOWN)))
+    return [tuple(row) for row in db.session.execute(
+        select(Member.id, Member.block_id).where(Member.duplicate_key == key,
+                                                 Member.id != member_id)
+        .order_by(Member.id).limit(DUPLICATES_SHOWN))]
+
+
+def _flag(member_id: int, block_id: int, others: list[tuple[int, int]], actor,
+          flagged_too=frozenset()) -> None:
+    """One event on the new member naming the others, and one on each of them naming
+    the new member: each district's report (read from these events, scoped by their
+    unit) then shows the pair, whichever side it holds."""
+    audit.record(DUPLICATE_EVENT, entity_type="member", entity_id=member_id,
+                 unit_id=block_id, actor=actor,
+                 details={"others": [other for other, _block in others]})
+    for other, other_block in others:
+        if other in flagged_too:  # its own event names this member already
+            continue
+        audit.record(DUPLICATE_EVENT, entity_type="member", entity_id=other,
+                     unit_id=other_block, actor=actor, details={"others": [member_id]})
 
 
 def flag_duplicates(member: Member, actor=None) -> list[int]:
     """After a member is recorded (and flushed): the ids of members who may be the same
-    person, each such signup flagged by an audit event (the signup stands)."""
+    person, the pair flagged by audit events (the signup stands)."""
     others = _others(member.id, member.duplicate_key)
     if others:
-        audit.record(DUPLICATE_EVENT, entity_type="member", entity_id=member.id,
-                     unit_id=member.block_id, actor=actor, details={"others": others})
-    return others
+        _flag(member.id, member.block_id, others, actor)
+    return [other for other, _block in others]
 
 
 def flag_batch_duplicates(batch_id: int, actor) -> int:
     """The same for a paper import's members, once the batch is inserted: one query over
-    the batch (duplicate key index), one event per member flagged."""
+    the batch (duplicate key index)."""
     other = aliased(Member)
-    found: dict[int, tuple[int, list[int]]] = {}
-    for member_id, block_id, other_id in db.session.execute(
-            select(Member.id, Member.block_id, other.id)
+    found: dict[int, tuple[int, list[tuple[int, int]]]] = {}
+    for member_id, block_id, other_id, other_block in db.session.execute(
+            select(Member.id, Member.block_id, other.id, other.block_id)
             .join(other, and_(other.duplicate_key == Member.duplicate_key,
                               other.id != Member.id))
             .where(Member.import_batch_id == batch_id).order_by(Member.id, other.id)):
-        ids = found.setdefault(member_id, (block_id, []))[1]
-        if len(ids) < DUPLICATES_SHOWN:
-            ids.append(other_id)
+        others = found.setdefault(member_id, (block_id, []))[1]
+        if len(others) < DUPLICATES_SHOWN:
+            others.append((other_id, other_block))
     for member_id, (block_id, others) in found.items():
-        audit.record(DUPLICATE_EVENT, entity_type="member", entity_id=member_id,
-                     unit_id=block_id, actor=actor, details={"others": others})
+        _flag(member_id, block_id, others, actor, flagged_too=found.keys())
     return len(found)
 
 
@@ -187,7 +202,7 @@ class Duplicate:
 
 def duplicates_for(user, member: Member) -> list[Duplicate]:
     """For the member's page: who may be the same person, those the user may open."""
-    others = _others(member.id, member.duplicate_key)
+    others = [other for other, _block in _others(member.id, member.duplicate_key)]
     if not others:
         return []
     visible = set(db.session.scalars(select(Member.id).where(
