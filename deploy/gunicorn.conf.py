@@ -28,11 +28,11 @@ threads = int(os.environ.get("SADASYA_THREADS") or 4)
 # Time-outs. A request that runs past `timeout` gets its worker killed and replaced
 # (PostgreSQL's statement time-out, 30 s, ends a stuck query first: it answers an error
 # page, not a dead connection). graceful_timeout: on a reload or stop, workers finish the
-# requests in hand for this long. keepalive: nginx keeps connections to us open between
-# requests (upstream keepalive), a little longer than its own idle time-out would close.
+# requests in hand for this long. keepalive: nginx opens a connection per request (no
+# upstream keep-alive, docs/deploying.md), so an idle one is closed after gunicorn's 2 s.
 timeout = int(os.environ.get("SADASYA_TIMEOUT") or 60)
 graceful_timeout = 30
-keepalive = 75
+keepalive = 2
 
 # Graceful restarts: `systemctl reload sadasya-web` sends SIGHUP; gunicorn starts new
 # workers with the new code and settings, then stops the old ones after their requests.
