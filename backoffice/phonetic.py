@@ -55,6 +55,7 @@ def _romanised(text: str) -> str:
         text = sanscript.transliterate(text, sanscript.DEVANAGARI, sanscript.ISO)
         text = _ANUSVARA.sub("n", _ANUSVARA_H.sub("ngh", text))
         text = text.replace("ṛ", "d")  # ड़ is written d as often as r: Jangde, जांगड़े
+        text = text.replace("jñ", "gy")  # ज्ञ is said and written gy: ज्ञान, Gyan
     # Drop diacritics (ā -> a, ṣ -> s, ṭ -> t): what a Latin keyboard types.
     plain = unicodedata.normalize("NFKD", text.lower())
     return "".join(c for c in plain if c.isascii())

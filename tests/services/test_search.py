@@ -25,6 +25,7 @@ from tests.services.test_imports import GOOD, csv_bytes, run
     ("कमला बघेल", "Kamla Baghel"), ("कमला", "Kamala"), ("लक्ष्मी वर्मा", "Laxmi Verma"),
     ("संजय सिंह", "Sanjay Singh"), ("श्रीवास्तव", "Srivastava"), ("ठाकुर", "Thakur"),
     ("दीपक साहू", "Deepak Sahoo"), ("पूजा यादव", "Pooja Yadav"), ("जांगड़े", "Jangde"),
+    ("ज्ञानेश्वर", "Gyaneshwar"), ("क़ुरैशी", "Qureshi"),
 ])
 def test_a_devanagari_name_and_its_latin_spelling_share_a_key(hindi, latin):
     assert phonetic.search_key(hindi) == phonetic.search_key(latin)
