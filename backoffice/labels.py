@@ -35,6 +35,7 @@ LABELS: dict[str, dict[str, object]] = {
         "member.create": _l("Member recorded"), "member.update": _l("Member corrected"),
         "member.verify_phone": _l("Phone verified"), "member.approve": _l("Member approved"),
         "member.reject": _l("Member rejected"), "member.revoke": _l("Membership revoked"),
+        "member.decision_undone": _l("Decision undone"),
         "member.erase": _l("Member's details erased"),
         "member.rescope": _l("Member moved with their unit"),
         "member.import": _l("Member imported from a paper form"),

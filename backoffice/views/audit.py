@@ -82,7 +82,7 @@ def _when(view, context, model, name):
 ACTIONS = (
     "member.create", "member.update", "member.verify_phone", "member.approve", "member.reject",
     "member.revoke", "member.erase", "member.rescope", "member.import", "member.seed",
-    "member.possible_duplicate",
+    "member.possible_duplicate", "member.decision_undone",
     "member.state_baseline", "member.export", "otp.send",
     "otp.send_failed", "otp.check", "staff.create", "staff.update", "role.create",
     "role.delete", "unit.create", "unit.update", "auth.login", "auth.login_failed",

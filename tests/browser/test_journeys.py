@@ -80,7 +80,7 @@ def test_a_member_from_signup_to_the_roll(live, page_for):
     district = page_for(DISTRICT)
     district.goto(district.url + f"members/details/?id={member_id}")
     history = district.content()
-    assert "member.approve" in history and "member.verify_phone" in history
+    assert "Member approved" in history and "Phone verified" in history
     district.goto(district.url.split("/admin")[0] + "/admin/audit_reports/?days=1")
     assert "Phone checks per enroller" in district.content()
 
