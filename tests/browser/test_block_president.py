@@ -10,10 +10,11 @@ from PIL import Image
 from sqlalchemy import select
 
 from backoffice.extensions import db
-from backoffice.models import Member, Unit, utcnow
+from backoffice.models import Member, StaffUser, Unit, utcnow
 from backoffice.services import photos
 from tests import factories
 from tests.browser.conftest import SKIPS
+from tests.browser.page_checks import check_hindi_page
 
 pytestmark = [
     *SKIPS,
@@ -56,13 +57,26 @@ def status(app, member_id) -> str:
         return db.session.get(Member, member_id).status
 
 
+
+def people(app) -> list[str]:
+    """Names the pages show as typed (staff, and Bilha's members and their relatives):
+    the Hindi page check leaves them out."""
+    with app.app_context():
+        bilha = db.session.scalar(select(Unit.id).where(Unit.code == "BLK-BILHA"))
+        rows = db.session.execute(select(Member.full_name, Member.relative_name).where(
+            Member.block_id == bilha)).all()
+        staff = db.session.scalars(select(StaffUser.full_name)).all()
+    return [*staff, *(name for row in rows for name in row)]
+
 def test_the_block_president_approves_with_photos_undo_and_counts(live, page_for, screenshot,
                                                                    waiting):
     app, base = live
     page = page_for(PRESIDENT, lang="hi", width=1366)
     page.on("dialog", lambda dialog: dialog.accept())
+    seen = people(app)  # names as typed, which the Hindi check leaves out
     page.goto(f"{base}/admin/")
     screenshot(page, "president-1-dashboard-1366-hi.png")
+    check_hindi_page(page, names=seen)
     # the dashboard's "phone verified" number is the queue it counts
     assert page.locator("a.dashboard-count[href='/admin/queue/']").count() == 1
     page.click("#to-approve")
@@ -71,6 +85,7 @@ def test_the_block_president_approves_with_photos_undo_and_counts(live, page_for
     row = page.locator(f"tr:has(button[value='{first}'])")
     assert row.locator("img.member-photo").count() == 1  # the photo beside the buttons
     screenshot(page, "president-2-queue-1366-hi.png")
+    check_hindi_page(page, names=seen)
 
     # one tap approves; the undo is offered, in Hindi, and takes it back
     row.locator(f"button[value='{first}']").click()
@@ -80,6 +95,7 @@ def test_the_block_president_approves_with_photos_undo_and_counts(live, page_for
     offer = page.locator("#undo-offer")
     assert "पूर्ववत" in offer.inner_text()
     screenshot(page, "president-3-undo-1366-hi.png")
+    check_hindi_page(page, names=seen)
     offer.locator("button").click()
     page.wait_for_load_state()
     assert status(app, first) == "phone_verified"
@@ -94,6 +110,7 @@ def test_the_block_president_approves_with_photos_undo_and_counts(live, page_for
     assert "2 सदस्य — स्वीकृत करें?" in page.inner_text("h2")
     assert page.locator("img.member-photo").count() == 2
     screenshot(page, "president-4-confirm-1366-hi.png")
+    check_hindi_page(page, names=seen)
     page.click("#confirm-decision")
     page.wait_for_load_state()
     assert status(app, second) == status(app, third) == "approved"
@@ -104,6 +121,7 @@ def test_the_block_president_approves_with_photos_undo_and_counts(live, page_for
     assert page.locator("img.member-photo-large").count() == 1
     assert page.locator("#decide-approve").count() == 1
     screenshot(page, "president-5-member-1366-hi.png")
+    check_hindi_page(page, names=seen)
     page.click("a[href*='action=reject']")
     page.fill("#reason", "सदस्य ने स्वयं मना किया")
     page.click("#confirm-decision")

@@ -8,9 +8,13 @@ import time
 
 import pytest
 from PIL import Image
+from sqlalchemy import select
 
 from backoffice import sms
+from backoffice.extensions import db
+from backoffice.models import Member, StaffUser, Unit
 from tests.browser.conftest import SKIPS
+from tests.browser.page_checks import check_hindi_page
 
 pytestmark = [
     *SKIPS,
@@ -71,6 +75,17 @@ def code_for(app, mobile: str) -> str:
         return sms.gateway().last_code_for("+91" + mobile.replace(" ", "")[-10:])
 
 
+
+def people(app) -> list[str]:
+    """Names the pages show as typed (staff, and Bilha's members and their relatives):
+    the Hindi page check leaves them out."""
+    with app.app_context():
+        bilha = db.session.scalar(select(Unit.id).where(Unit.code == "BLK-BILHA"))
+        rows = db.session.execute(select(Member.full_name, Member.relative_name).where(
+            Member.block_id == bilha)).all()
+        staff = db.session.scalars(select(StaffUser.full_name)).all()
+    return [*staff, *(name for row in rows for name in row)]
+
 def test_the_enroller_goes_from_one_member_to_the_next_on_a_slow_phone(live, page_for,
                                                                        screenshot, tmp_path):
     app, base = live
@@ -79,7 +94,9 @@ def test_the_enroller_goes_from_one_member_to_the_next_on_a_slow_phone(live, pag
     started = time.monotonic()
     page.goto(f"{base}/admin/")
     assert page.locator("html").get_attribute("lang") == "hi"
+    seen = people(app)  # names as typed, which the Hindi check leaves out
     screenshot(page, "enroller-1-dashboard-360-hi.png")
+    check_hindi_page(page, names=seen)
     taps = Taps(page)
 
     # dashboard -> new member: one tap
@@ -92,6 +109,7 @@ def test_the_enroller_goes_from_one_member_to_the_next_on_a_slow_phone(live, pag
     assert page.locator(".is-invalid").count() == 3
     assert "यह नंबर मोबाइल नंबर नहीं है" in page.locator("#mobile ~ .invalid-feedback").inner_text()
     screenshot(page, "enroller-2-form-errors-360-hi.png")
+    check_hindi_page(page, names=seen)
     page.fill("#mobile", "98270 55001")
     page.fill("#epic", "BRW5500101")
     page.fill("#date_of_birth", "1990-02-03")
@@ -101,6 +119,7 @@ def test_the_enroller_goes_from_one_member_to_the_next_on_a_slow_phone(live, pag
     # -> code sent -> code checked
     assert "/admin/members/verify/" in page.url
     screenshot(page, "enroller-3-send-code-360-hi.png")
+    check_hindi_page(page, names=seen)
     taps.tap("#send-code")
     page.fill("#code", code_for(app, "98270 55001"))
     taps.tap("#check-code")
@@ -112,6 +131,7 @@ def test_the_enroller_goes_from_one_member_to_the_next_on_a_slow_phone(live, pag
     assert "फ़ोटो सहेज ली गई है" in page.content()
     assert "✓ फ़ोटो" in page.inner_text(".verify-step")  # the three steps ticked
     screenshot(page, "enroller-4-done-next-360-hi.png")
+    check_hindi_page(page, names=seen)
 
     # finished -> the next member started: at most 2 taps
     finished = taps.count
@@ -125,9 +145,11 @@ def test_the_enroller_goes_from_one_member_to_the_next_on_a_slow_phone(live, pag
     taps.tap("#send-code")
     page.goto(f"{base}/admin/")
     screenshot(page, "enroller-5-dashboard-waiting-360-hi.png")
+    check_hindi_page(page, names=seen)
     taps.tap("#waiting-for-code")
     assert "गीता साहू" in page.content()
     screenshot(page, "enroller-6-waiting-360-hi.png")
+    check_hindi_page(page, names=seen)
     taps.tap("text=फ़ोन जाँचें")
     assert "/admin/members/verify/" in page.url
     page.fill("#code", code_for(app, "98270 55002"))
