@@ -173,3 +173,14 @@ def test_decide_page_refuses_actions_the_user_may_not_take(browser, staff, waiti
     b.post("/admin/members/decide/", {"action": "revoke", "ids": str(waiting["old"].id),
                                       "reason": "x"}, token_from="/admin/members/")
     assert status(waiting["old"]) == "phone_verified"
+
+
+def test_the_undo_offer_ends_with_its_time(app, browser, staff, waiting):
+    b = browser(staff["bilha"])
+    b.post("/admin/queue/decide-one/", {"action": "approve", "id": waiting["old"].id},
+           token_from="/admin/queue/")
+    assert 'id="undo-offer"' in b.get("/admin/queue/").get_data(as_text=True)
+    app.config["UNDO_SECONDS"] = 0
+    assert 'id="undo-offer"' not in b.get("/admin/queue/").get_data(as_text=True)
+    page = b.get(f"/admin/members/details/?id={waiting['old'].id}").get_data(as_text=True)
+    assert 'id="undo-member"' not in page

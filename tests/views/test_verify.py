@@ -129,3 +129,34 @@ def test_a_photo_too_large_is_refused_in_hindi_and_never_kept(app, browser, staf
     db.session.refresh(member)
     assert member.photo_sha256 is None
     assert not any(tmp_path.rglob("*.*"))
+
+
+def test_after_the_code_the_photo_and_the_next_member_follow(app, browser, staff, units):
+    """The photo step stays after the phone check, and the next member is one tap on."""
+    with app.test_request_context():
+        member = factories.member(units["BLK-BILHA"], recorded_by_id=staff["enroller"].id)
+    b = browser(staff["enroller"])
+    url = f"/admin/members/verify/?id={member.id}"
+    b.post(url, {"step": "send"}, token_from=url)
+    with app.app_context():
+        code = sms.gateway().last_code_for(member.mobile)
+    checked = b.post(url, {"step": "check", "code": code}, token_from=url)
+    assert checked.headers["Location"].endswith(url)  # back to the steps, not away
+    page = b.get(url).get_data(as_text=True)
+    assert 'id="save-photo"' in page and 'id="next-member"' in page
+    assert 'id="check-code"' not in page  # checked: no second code
+    assert 'href="/admin/members/new/"' in page
+    details = b.get(f"/admin/members/details/?id={member.id}").get_data(as_text=True)
+    assert f"/admin/members/verify/?id={member.id}" in details  # the photo, again
+    assert 'id="verify-phone"' not in details  # the check is done
+
+
+def test_a_sent_code_shows_as_sent_and_offers_a_resend(app, browser, staff, units):
+    with app.test_request_context():
+        member = factories.member(units["BLK-BILHA"], recorded_by_id=staff["enroller"].id)
+    b = browser(staff["enroller"])
+    url = f"/admin/members/verify/?id={member.id}"
+    assert "Send the code by SMS" in b.get(url).get_data(as_text=True)
+    b.post(url, {"step": "send"}, token_from=url)
+    page = b.get(url).get_data(as_text=True)
+    assert "✓ Code sent" in page and "Send the code again" in page
