@@ -6,7 +6,8 @@ every value again, so a crafted POST gains nothing.
 
 from __future__ import annotations
 
-from flask import current_app, flash, g
+from flask import current_app, flash, g, redirect
+from flask_admin import expose
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -100,10 +101,24 @@ class MemberFormMixin:
         return member_service.MemberInput(**{
             name: form[name].data for name in member_service.EDITABLE})
 
+    @expose("/new/", methods=("GET", "POST"))
+    def create_view(self):
+        """Flask-Admin answers "save and add another" and "save and continue" itself,
+        past get_save_return_url: a posted one (the page offers neither) still leads a
+        new member to the SMS step, so nothing saves a member without offering it."""
+        response = super().create_view()
+        created = g.pop("_created_member", None)
+        if created is not None and response.status_code in (301, 302, 303):
+            return redirect(self.get_save_return_url(created, is_created=True))
+        return response
+
     def create_model(self, form):
         notice = current_app.config["PRIVACY_NOTICE_VERSION"] if form.consent.data else None
-        return self._save(form, lambda: member_service.record(
+        member = self._save(form, lambda: member_service.record(
             current_user, self._input(form), channel="enroller", notice_version=notice))
+        if member:
+            g._created_member = member  # this request's, for create_view
+        return member
 
     def update_model(self, form, model):
         return self._save(form, lambda: member_service.update(

@@ -106,3 +106,13 @@ def test_saving_a_member_leads_only_to_the_sms_step(browser, staff, units):
     response = b.post("/admin/members/new/", FORM | {"block_id": units["BLK-BILHA"].id},
                       token_from="/admin/members/new/")
     assert "/admin/members/verify/?id=" in response.headers["Location"]
+
+
+def test_a_posted_save_and_add_another_still_leads_to_the_sms_step(browser, staff, units):
+    b = browser(staff["enroller"])
+    for extra in ("_add_another", "_continue_editing"):
+        epic = "CGB765432" + str(len(extra) % 10)
+        response = b.post("/admin/members/new/", FORM | {
+            "block_id": units["BLK-BILHA"].id, extra: "1", "epic": epic,
+            "mobile": "98765 4321" + str(len(extra) % 10)}, token_from="/admin/members/new/")
+        assert "/admin/members/verify/?id=" in response.headers["Location"], extra
