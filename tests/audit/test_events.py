@@ -35,8 +35,11 @@ def test_a_members_life_is_in_the_log_with_who_did_what(app, browser, staff, uni
         code = sms.gateway().last_code_for("+919876543210")
     enroller.post(verify_url, {"step": "check", "code": code}, token_from=verify_url)
     president = browser(staff["bilha"])
-    president.post("/admin/queue/action/", {"action": "approve", "rowid": [member_id]},
-                   token_from="/admin/queue/")
+    asked = president.post("/admin/queue/action/", {"action": "approve", "rowid": [member_id]},
+                           token_from="/admin/queue/")
+    confirm_url = asked.headers["Location"]  # "Approve 1 member?"
+    president.post(confirm_url, {"action": "approve", "ids": str(member_id)},
+                   token_from=confirm_url)
     district = browser(staff["district"])
     district.post("/admin/members/decide/", {"action": "revoke", "ids": str(member_id),
                                              "reason": "दोहरी सदस्यता"},
