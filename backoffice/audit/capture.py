@@ -1,16 +1,24 @@
-"""Session hooks: ORM changes become events; queued events are chained at commit;
-bulk statements on audited tables must say they log their rows."""
+"""Session hooks: ORM changes become events; queued events are written at commit and
+chained then or right after it; bulk statements on audited tables must say they log
+their rows."""
 
 from __future__ import annotations
+
+import logging
 
 from flask import Flask
 from flask_sqlalchemy.session import Session
 from sqlalchemy import event, inspect
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import ORMExecuteState
 
 from backoffice.audit import chain, state
 from backoffice.audit.events import PENDING, pii, record
 from backoffice.models import Member, RoleAssignment, Roll, StaffUser, Unit
+
+logger = logging.getLogger("backoffice.audit")
+_QUEUED = "audit_queued"  # session.info: the engine whose audit_pending this transaction wrote
+_SETTLE = "audit_settle"  # ... and whose commit went through: chain them once it has ended
 
 AUDITED_TABLES = frozenset({"member", "staff_user", "role_assignment", "unit", "roll"})
 
@@ -90,16 +98,62 @@ def _after_flush(session, _context) -> None:
                    unit_id=_unit_of(obj), changes=changes, session=session)
 
 
+def _deferring_engine(session) -> Engine | None:
+    """PostgreSQL through an engine: events wait in audit_pending and are chained after
+    the commit. A session bound to a connection (an outer transaction, as in the tests)
+    has no commit of its own to wait for: it chains at once, as SQLite does."""
+    bind = session.get_bind()
+    if isinstance(bind, Engine) and bind.dialect.name == "postgresql" \
+            and chain.DEFER_ON_POSTGRESQL:
+        return bind
+    return None
+
+
 def _before_commit(session) -> None:
     session.flush()  # ORM changes still pending become events first
     events = session.info.pop(PENDING, None)
     if events:
-        state.attach(session.connection(), events)
-        chain.append(session.connection(), events)
+        connection = session.connection()
+        state.attach(connection, events)
+        engine = _deferring_engine(session)
+        if engine is None:
+            chain.append(connection, events)
+        else:
+            chain.queue(connection, events)
+            session.info[_QUEUED] = engine
+
+
+def _after_commit(session) -> None:
+    if session.get_nested_transaction() is None and _QUEUED in session.info:
+        session.info[_SETTLE] = session.info.pop(_QUEUED)
 
 
 def _after_rollback(session) -> None:
     session.info.pop(PENDING, None)
+    if session.get_nested_transaction() is None:  # the whole transaction: nothing queued
+        session.info.pop(_QUEUED, None)
+        session.info.pop(_SETTLE, None)
+
+
+def _after_transaction_end(session, transaction) -> None:
+    """The commit has gone through and its connection is back in the pool: chain.
+
+    The change and its events are committed whatever happens here; if chaining fails
+    they stay pending, and the next commit with events, or `backoffice audit chain`,
+    chains them. So a failure is logged, not raised.
+    """
+    if transaction.parent is not None:
+        return
+    engine = session.info.pop(_SETTLE, None)
+    if engine is None:
+        return
+    try:
+        chain.settle(engine)
+    except Exception as error:  # noqa: BLE001 - the commit stands; see the docstring
+        code = getattr(getattr(error, "orig", None), "sqlstate", None)
+        logger.warning("audit events committed but not chained yet (%s%s); they stay "
+                       "pending until the next append or `backoffice audit chain`",
+                       type(error).__name__, f" {code}" if code else "")
 
 
 def _check_bulk(state: ORMExecuteState) -> None:
@@ -115,7 +169,9 @@ def _check_bulk(state: ORMExecuteState) -> None:
 
 def install(app: Flask) -> None:
     hooks = [(Session, "after_flush", _after_flush), (Session, "before_commit", _before_commit),
+             (Session, "after_commit", _after_commit),
              (Session, "after_rollback", _after_rollback),
+             (Session, "after_transaction_end", _after_transaction_end),
              (Session, "do_orm_execute", _check_bulk)]
     for target, name, hook in hooks:
         if not event.contains(target, name, hook):

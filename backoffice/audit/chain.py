@@ -1,26 +1,45 @@
 """Positions and hashes: the chain is extended under a lock on its head row.
 
-The head row is locked by an UPDATE ... RETURNING that also reserves the
-positions (PostgreSQL: a row lock, re-read after waiting under READ
-COMMITTED; SQLite: the database's write lock). Concurrent writers queue up
-and the chain never forks (tests/audit: 8 writers on PostgreSQL).
+Two ways in (docs/audit-log.md, "Throughput"):
+
+- ``append``: the committing transaction chains its own events under the head
+  row's lock (SQLite, whose write lock serialises commits anyway, and sessions
+  bound to an outer transaction, such as the test suite's);
+- ``queue`` then ``settle``: on PostgreSQL the transaction writes its events
+  into ``audit_pending`` and commits without touching the head; right after the
+  commit, one appender per process (a thread lock) and one per database (the
+  head row's lock) moves every committed pending event into the chain, in its
+  own order, and deletes them, in one transaction: one WAL flush for the events
+  of many commits. ``settle`` returns once the caller's events are chained.
+
+The head row is locked by SELECT ... FOR UPDATE on PostgreSQL (a row lock,
+re-read after waiting under READ COMMITTED) and by an UPDATE ... RETURNING on
+SQLite (the database's write lock). Appenders queue up and the chain never forks
+(tests/audit: 16 writers on PostgreSQL).
 """
 
 from __future__ import annotations
 
 import hashlib
+import threading
+import weakref
 
-from sqlalchemy import bindparam, insert, select, update
-from sqlalchemy.engine import Connection
+from sqlalchemy import bindparam, delete, insert, select, text, update
+from sqlalchemy.engine import Connection, Engine
 
 from backoffice.audit.events import canonical
 from backoffice.models import AuditEvent, AuditHead
+from backoffice.models.audit import AuditPending
 
 HASHED_FIELDS = (
     "seq", "occurred_at", "actor_user_id", "actor_roles", "source_ip", "request_id",
     "session_ref", "action", "entity_type", "entity_id", "unit_id", "changes", "reason",
     "details",
 )
+CONTENT = HASHED_FIELDS[1:]  # what a pending event holds: all but its position
+BATCH = 1000  # pending events chained per transaction
+# Off only to measure the old design on PostgreSQL (benchmarks/audit_append.py).
+DEFER_ON_POSTGRESQL = True
 
 
 def row_hash(prev_hash: str, event: dict) -> str:
@@ -39,6 +58,24 @@ _RESERVE = (update(AuditHead).where(AuditHead.id == 1)
 _SET_HEAD = (update(AuditHead).where(AuditHead.id == 1)
              .values(seq=bindparam("last"), row_hash=bindparam("digest")))
 _APPEND = insert(AuditEvent)
+_QUEUE = insert(AuditPending)
+_PENDING = (select(AuditPending.id, *(getattr(AuditPending, name) for name in CONTENT))
+            .order_by(AuditPending.id).limit(bindparam("limit")))
+_SETTLED = delete(AuditPending).where(AuditPending.id.in_(bindparam("ids", expanding=True)))
+# PostgreSQL: a round's writes in one statement (one round trip): the events at their
+# positions, the pending rows gone, the head moved. The trigger that refuses deleting
+# a pending event without its chained copy is deferred to the commit, so the order of
+# the three does not matter. Column lists as arrays: one prepared statement for any
+# batch size.
+_ARRAYS = {"seq": "bigint", "prev_hash": "text", "row_hash": "text", "pending_id": "bigint",
+           "actor_user_id": "integer", "entity_id": "integer", "unit_id": "integer"}
+_COLUMNS = ("seq", "prev_hash", "row_hash", "pending_id", *CONTENT)
+_ARRAY_PARAMS = ", ".join(f"CAST(:{name} AS {_ARRAYS.get(name, 'text')}[])"
+                          for name in _COLUMNS)
+_CHAIN_POSTGRESQL = text(  # built from the constants above only
+    "WITH gone AS (DELETE FROM audit_pending WHERE id = ANY(CAST(:pending_id AS bigint[]))),"  # noqa: S608
+    " head AS (UPDATE audit_head SET seq = :last, row_hash = :digest WHERE id = 1)"
+    f" INSERT INTO audit_event ({', '.join(_COLUMNS)}) SELECT * FROM unnest({_ARRAY_PARAMS})")
 
 
 def _reserve(connection: Connection, count: int) -> tuple[int, str]:
@@ -54,15 +91,160 @@ def _reserve(connection: Connection, count: int) -> tuple[int, str]:
     return last - count, prev
 
 
-def append(connection: Connection, events: list[dict]) -> int:
-    """Write the events at the end of the chain; return the last position."""
-    seq, prev = _reserve(connection, len(events))
+def _hashed(seq: int, prev: str, events: list[dict]) -> list[dict]:
+    """The events as rows at positions seq+1..., each hash chained to the one before."""
     rows = []
     for event in events:
         seq += 1
         row = dict(event, seq=seq, prev_hash=prev)
         row["row_hash"] = prev = row_hash(prev, row)
         rows.append(row)
+    return rows
+
+
+def _link(connection: Connection, seq: int, prev: str, events: list[dict]) -> int:
+    """Write the events at positions seq+1...; move the head; return the last position."""
+    rows = _hashed(seq, prev, events)
     connection.execute(_APPEND, rows)
-    connection.execute(_SET_HEAD, {"last": seq, "digest": prev})
-    return seq
+    connection.execute(_SET_HEAD, {"last": rows[-1]["seq"], "digest": rows[-1]["row_hash"]})
+    return rows[-1]["seq"]
+
+
+def append(connection: Connection, events: list[dict]) -> int:
+    """Write the events at the end of the chain, in the caller's transaction; return
+    the last position."""
+    seq, prev = _reserve(connection, len(events))
+    return _link(connection, seq, prev, events)
+
+
+def queue(connection: Connection, events: list[dict]) -> None:
+    """Write the events into audit_pending, in the caller's transaction: they commit or
+    roll back with the change; ``settle`` chains them after the commit."""
+    connection.execute(_QUEUE, [{name: event.get(name) for name in CONTENT}
+                                for event in events])
+
+
+def chain_pending(connection: Connection, limit: int = BATCH) -> int:
+    """Chain up to ``limit`` committed pending events, oldest id first, in the caller's
+    transaction; return how many.
+
+    The head is locked before the pending events are read, so under READ COMMITTED
+    the read sees every commit before the lock was granted, and the appender before
+    us has chained and deleted its own. Ids are not commit order on PostgreSQL (a
+    transaction takes its id before it commits); the chain's order is the
+    appender's, and ``seq`` records it. A transaction that waited for another's row
+    commits after it, so its events never come before the other's.
+    """
+    postgresql = connection.dialect.name == "postgresql"
+    if postgresql:
+        seq, prev = connection.execute(_LOCK).one()
+    else:  # the write lock first (reserving nothing)
+        seq, prev = _reserve(connection, 0)
+    rows = connection.execute(_PENDING, {"limit": limit}).all()
+    if not rows:
+        return 0
+    events = [dict(zip(CONTENT, row[1:], strict=True), pending_id=row[0]) for row in rows]
+    if postgresql:
+        chained = _hashed(seq, prev, events)
+        values = {name: [row[name] for row in chained] for name in _COLUMNS}
+        connection.execute(_CHAIN_POSTGRESQL, values | {"last": chained[-1]["seq"],
+                                                        "digest": chained[-1]["row_hash"]})
+    else:  # SQLite's trigger wants the chained copy in place before the delete
+        _link(connection, seq, prev, events)
+        connection.execute(_SETTLED, {"ids": [row[0] for row in rows]})
+    return len(rows)
+
+
+class _Appender:
+    """One engine's appender. A thread that committed events waits while another runs a
+    round; a round numbered after its commit chains them, else it runs the next one
+    itself, for every thread waiting. Rounds are numbered when they begin, before
+    they read the pending events."""
+
+    def __init__(self) -> None:
+        self.turn = threading.Condition()
+        self.running = False
+        self.begun = 0  # rounds begun
+        self.covered = 0  # the last round that read the pending events to the end
+
+    def ticket(self) -> int:
+        with self.turn:
+            return self.begun
+
+    def wait_turn(self, ticket: int | None) -> bool:
+        """Wait until a round after ``ticket`` has run (False) or it is our turn (True)."""
+        with self.turn:
+            while True:
+                if ticket is not None and self.covered > ticket:
+                    return False
+                if not self.running:
+                    self.running = True
+                    return True
+                self.turn.wait()
+
+    def drain(self, engine: Engine) -> int:
+        """Chain every committed pending event, BATCH per transaction (on our turn).
+
+        A round that finds nothing rolls back: its lock on the head row gave it a
+        transaction id, and a commit would wait for a WAL flush for nothing.
+        """
+        total, finished = 0, None
+        try:
+            with engine.connect() as connection:
+                while True:
+                    with self.turn:
+                        self.begun += 1
+                        number = self.begun
+                    transaction = connection.begin()
+                    try:
+                        chained = chain_pending(connection)
+                    except BaseException:
+                        transaction.rollback()
+                        raise
+                    if chained:
+                        transaction.commit()
+                    else:
+                        transaction.rollback()
+                    total += chained
+                    if chained < BATCH:
+                        finished = number
+                        return total
+        finally:
+            with self.turn:
+                self.running = False
+                if finished is not None:
+                    self.covered = finished
+                self.turn.notify_all()
+
+
+_APPENDERS: weakref.WeakKeyDictionary[Engine, _Appender] = weakref.WeakKeyDictionary()
+_APPENDERS_LOCK = threading.Lock()
+
+
+def _appender(engine: Engine) -> _Appender:
+    with _APPENDERS_LOCK:
+        found = _APPENDERS.get(engine)
+        if found is None:
+            found = _APPENDERS[engine] = _Appender()
+        return found
+
+
+def settle(engine: Engine) -> None:
+    """After a commit that queued events: return once they are chained.
+
+    Call it after the commit has returned. If a round of this process that began
+    after it has finished while this thread waited, the events are in the chain;
+    otherwise this thread runs a round, for every thread waiting. (A round of
+    another process may have chained them already; ours then finds nothing and
+    rolls back.)
+    """
+    appender = _appender(engine)
+    if appender.wait_turn(appender.ticket()):
+        appender.drain(engine)
+
+
+def chain_all(engine: Engine) -> int:
+    """Chain every event waiting (after a crash; `backoffice audit chain`); how many."""
+    appender = _appender(engine)
+    appender.wait_turn(None)
+    return appender.drain(engine)

@@ -1,5 +1,5 @@
-"""`backoffice audit verify [--checkpoint FILE | --state] | baseline-state | checkpoint |
-keygen`."""
+"""`backoffice audit verify [--checkpoint FILE | --state] | chain | baseline-state |
+checkpoint | keygen`."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import func, select
 
 from backoffice import audit
+from backoffice.audit import chain as audit_chain
 from backoffice.audit import state as row_state
 from backoffice.audit import verify as chain_verify
 from backoffice.extensions import db
@@ -53,12 +54,26 @@ def verify(checkpoint_file: str | None, check_state: bool) -> None:
     else:
         report = chain_verify.verify_chain(db.session)
         scope = "whole chain"
+    waiting = (f" {report.pending} events committed and waiting to be chained, the oldest "
+               f"from {report.pending_since} UTC (`backoffice audit chain` chains them now)."
+               if report.pending else "")
     if report.ok:
-        click.echo(f"OK: {report.checked} events verified ({scope}).")
+        click.echo(f"OK: {report.checked} events verified ({scope}).{waiting}")
         return
+    if waiting:
+        click.echo(waiting.strip(), err=True)
     position = f" at position {report.broken_at}" if report.broken_at is not None else ""
     raise click.ClickException(f"BROKEN{position}: {report.problem} ({report.checked} events "
                                f"verified before it).")
+
+
+@audit_cli.command("chain")
+@with_appcontext
+def chain() -> None:
+    """Chain the events that wait in audit_pending (left by a crash between a commit and
+    its chaining; any later commit with events chains them too)."""
+    done = audit_chain.chain_all(db.engine)
+    click.echo(f"Chained {done} waiting events.")
 
 
 def _verify_state() -> None:

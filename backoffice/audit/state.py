@@ -187,9 +187,9 @@ def walk(session: Session, lo: int | None = None, hi: int | None = None
         lasts.close()
 
 
-def _consistent_snapshot(session: Session) -> None:
-    """On PostgreSQL, one REPEATABLE READ snapshot for both streams, when the session
-    has not started its transaction yet (a command line run)."""
+def consistent_snapshot(session: Session) -> None:
+    """On PostgreSQL, one REPEATABLE READ snapshot for every read of a check, when the
+    session has not started its transaction yet (a command line run)."""
     session = session() if isinstance(session, scoped_session) else session
     bind = session.get_bind()
     if isinstance(bind, Engine) and bind.dialect.name == "postgresql" \
@@ -200,7 +200,7 @@ def _consistent_snapshot(session: Session) -> None:
 def verify_state(session: Session, counts: dict | None = None) -> Iterator[Finding]:
     """Every member whose current row no event explains, in id order (``counts``
     gets the number of rows read)."""
-    _consistent_snapshot(session)
+    consistent_snapshot(session)
     counts = counts if counts is not None else {}
     counts.setdefault("members", 0)
     keyed = _keyed()
