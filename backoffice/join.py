@@ -35,7 +35,7 @@ from backoffice.extensions import db, limiter
 from backoffice.i18n import current_language
 from backoffice.models import Unit
 from backoffice.services import members as member_service
-from backoffice.services import signups
+from backoffice.services import referrals, signups
 from backoffice.services.errors import ValidationError
 from backoffice.services.membership_numbers import format_membership_no
 from backoffice.views.member_forms import gender_field, relation_field
@@ -62,6 +62,7 @@ class JoinForm(FlaskForm):
                            validators=[DataRequired(_l("Agree to the privacy notice to join."))])
     website = StringField(render_kw={"tabindex": "-1", "autocomplete": "off"})  # honeypot
     started = HiddenField()
+    ref = HiddenField()  # a recruiter link's code (services/referrals.py)
 
 
 class CodeForm(FlaskForm):
@@ -151,8 +152,11 @@ def join():
             (field.errors.append(error.message) if field is not None
              else flash(str(error.message), "error"))
         else:
+            referrals.attribute(member, form.ref.data)  # the same code step follows
             return _begin(started, member)
     form.started.data = _stamp()
+    if request.method == "GET":
+        form.ref.data = referrals.clean(request.args.get("ref")) or ""
     return render_template("join/form.html", form=form,
                            notice=current_app.config["PRIVACY_NOTICE_VERSION"])
 
@@ -242,6 +246,12 @@ def correct_number():
     signups.pace().keep("number", real, started)
     _tell(result)
     return redirect(url_for("join.verify"))
+
+
+@bp.route("/r/<code>")
+def recruiter_link(code: str):
+    """A recruiter's short link (and QR code): the join form, carrying the code."""
+    return redirect(url_for("join.join", ref=referrals.clean(code) or None))
 
 
 @bp.route("/privacy")

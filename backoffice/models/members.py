@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Enum, ForeignKey, Index, String, Text, event, inspect
+from sqlalchemy import (
+    Boolean,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    event,
+    inspect,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backoffice import phonetic
@@ -95,6 +106,12 @@ class Member(Base):
     # Personal data erased at the member's request (services/erasure.py); who did it
     # is in the audit log.
     erased_at: Mapped[datetime | None]
+    # The member's own recruiter link (/r/<code>), and who recruited them through one
+    # (services/referrals.py); no SMS but the ones the law needs (docs/notifications.md).
+    ref_code: Mapped[str | None] = mapped_column(String(12), unique=True, index=True)
+    referrer_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
+    referrer_member_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"))
+    sms_opt_out: Mapped[bool] = mapped_column(Boolean, default=False)
 
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
@@ -132,3 +149,30 @@ def _keys_on_update(mapper, connection, member: Member) -> None:
     attrs = inspect(member).attrs
     if any(attrs[name].history.has_changes() for name in _KEY_SOURCES):
         _keys_on_insert(mapper, connection, member)
+
+
+NOTIFICATION_EVENTS = ("approved", "rejected", "preliminary")
+
+
+class MemberNotification(Base):
+    """One SMS notice to a member about one event, at most once: the row is written
+    with the event (services/notifications.py), its unique key is the notice's
+    idempotency key, and the job that sends it claims it (docs/notifications.md)."""
+
+    __tablename__ = "member_notification"
+    __table_args__ = (
+        UniqueConstraint("member_id", "event", "ref", name="ux_member_notification_once"),
+        Index("ix_member_notification_state", "state", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("member.id"))
+    event: Mapped[str] = mapped_column(String(20))
+    ref: Mapped[str] = mapped_column(String(40), default="")  # e.g. the roll's id
+    # queued -> sending -> sent | failed | skipped (opted out, erased, no longer true)
+    state: Mapped[str] = mapped_column(String(10), default="queued")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    params: Mapped[str] = mapped_column(Text, default="{}")
+    provider_id: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]

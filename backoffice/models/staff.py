@@ -43,6 +43,8 @@ class StaffUser(Base):
     # The last TOTP time step accepted: a code is good once (RFC 6238 s.5.2).
     totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The recruiter link's code (/r/<code>), made when first shown (services/referrals.py).
+    ref_code: Mapped[str | None] = mapped_column(String(12), unique=True, index=True)
 
     roles: Mapped[list[RoleAssignment]] = relationship(
         back_populates="user",

@@ -18,6 +18,7 @@ from backoffice.views.dashboard import DashboardView
 from backoffice.views.imports import ImportView
 from backoffice.views.members import ApprovalQueueView, MemberView
 from backoffice.views.outbox import OutboxView
+from backoffice.views.referrals import RecruitersView
 from backoffice.views.roles import RoleAssignmentView
 from backoffice.views.rolls import ClaimsView, RollView
 from backoffice.views.staff import StaffView
@@ -47,6 +48,7 @@ def init_admin(app: Flask) -> Admin:
     admin.add_view(TargetView(name=_l("Targets"), endpoint="targets"))
     admin.add_view(RollView(Roll, name=_l("Rolls"), endpoint="rolls"))
     admin.add_view(ClaimsView(name=_l("Claims and objections"), endpoint="claims"))
+    admin.add_view(RecruitersView(name=_l("Recruiters"), endpoint="recruiters"))
     if outbox_enabled(app):  # a demo's codes: debug mode only
         admin.add_view(OutboxView())
     return admin
