@@ -31,6 +31,7 @@ from backoffice import (
 )
 from backoffice.extensions import csrf, db, limiter, migrate
 from backoffice.settings import load_config
+from backoffice.views import cards as card_views
 from backoffice.views import init_admin
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -64,6 +65,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     auth.init_app(app)
     errors.init_app(app)
     app.register_blueprint(join.bp)
+    app.register_blueprint(card_views.bp)  # /check and the card links
     health.init_app(app)
     init_admin(app)
     cli.init_app(app)

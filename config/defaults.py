@@ -169,6 +169,10 @@ AUDIT_BURST_MIN_SIGNUPS = 10
 AUDIT_NIGHT_HOURS = (23, 5)
 AUDIT_SHARED_PHONE_MIN = 4
 AUDIT_PHONE_RUN_MIN = 4
+# One recruiter's recruits (docs/referrals.md): this many on one phone, or signed up from
+# one client address (the join form allows 10 posts an hour per address), are reported.
+AUDIT_REFERRAL_PHONE_MIN = 3
+AUDIT_REFERRAL_ADDRESS_MIN = 10
 AUDIT_REPORT_DAYS = 7
 
 # Rolls: a single PDF holds at most this many lines (bigger rolls: one PDF per booth, zipped).
@@ -207,3 +211,11 @@ EXPORT_JOB_ROWS = 5000
 # The drive: the state aims to finish by DRIVE_AIM; the party's deadline is DRIVE_DEADLINE.
 DRIVE_AIM = "2027-02-28"
 DRIVE_DEADLINE = "2027-03-31"
+
+# Membership cards (docs/cards.md): the Ed25519 key file that signs card statements and
+# the revocation list (default instance/card-signing-key.pem, made on first use in
+# development; keep it like the audit key), how long an SMS card link opens the card,
+# and how often one address may open card links.
+CARD_SIGNING_KEY = None
+CARD_LINK_DAYS = 30
+CARD_RATE_LIMIT = "30 per hour"

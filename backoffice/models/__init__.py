@@ -2,6 +2,7 @@
 
 from backoffice.models.audit import GENESIS, AuditEvent, AuditHead
 from backoffice.models.base import Base, utcnow
+from backoffice.models.cards import MemberCard
 from backoffice.models.imports import ImportBatch, ImportProblem
 from backoffice.models.jobs import JOB_STATES, Job
 from backoffice.models.members import CHANNELS, GENDERS, RELATIONS, STATUSES, Member
@@ -35,6 +36,7 @@ __all__ = [
     "STATUSES",
     "Base",
     "Member",
+    "MemberCard",
     "MemberDaily",
     "MemberTally",
     "UnitTarget",

@@ -1,0 +1,90 @@
+"""The public card checker (/check) and the card a member's SMS link opens (/card/<token>).
+
+/check, its script, its service worker, the public key and the revocation list carry
+no personal data: they are the same for everyone and may be cached. /card/<token> opens
+one member's card and nothing else, without a login, while the link's signature holds
+and it is younger than CARD_LINK_DAYS; answers are rate-limited per address and
+audited (card.viewed) with the member's id only.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Blueprint, abort, current_app, jsonify, make_response, render_template
+
+from backoffice import audit
+from backoffice.extensions import db, limiter
+from backoffice.security import allows_camera
+from backoffice.services import cards, photos
+
+bp = Blueprint("cards", __name__)
+STATIC = Path(__file__).resolve().parent.parent / "static" / "check"
+
+
+@bp.route("/check")
+@allows_camera
+def check():
+    return render_template("check/index.html", both=cards._both)
+
+
+@bp.route("/check-sw.js")
+def service_worker():
+    """At the site's root so that its scope may be /check (the page itself)."""
+    response = make_response((STATIC / "sw.js").read_bytes())
+    response.mimetype = "text/javascript"
+    response.cache_control.no_cache = True
+    return response
+
+
+def _no_cache(payload: dict):
+    response = jsonify(payload)
+    response.cache_control.no_cache = True
+    return response
+
+
+@bp.route("/check/key.json")
+def public_key():
+    return _no_cache(cards.public_keys())
+
+
+@bp.route("/check/revoked.json")
+def revoked():
+    return _no_cache(cards.revocation_list())
+
+
+def _card_member(token: str):
+    member = cards.member_for_token(token)
+    if member is None or not cards.can_have_card(member):
+        abort(404)
+    return member
+
+
+def _card_response(data: bytes, mimetype: str, name: str):
+    response = make_response(data)
+    response.mimetype = mimetype
+    response.headers["Content-Disposition"] = f'inline; filename="{name}"'
+    response.cache_control.private = True
+    response.cache_control.no_store = True
+    response.headers["Referrer-Policy"] = "no-referrer"  # the link is the key
+    return response
+
+
+@bp.route("/card/<token>.<kind>")
+@limiter.limit(lambda: current_app.config["CARD_RATE_LIMIT"])
+def card_file(token: str, kind: str):
+    if kind not in ("png", "pdf"):
+        abort(404)
+    member = _card_member(token)
+    statement = cards.current_statement(member)
+    payload = cards.verify(statement).payload
+    audit.record("card.viewed", entity_type="member", entity_id=member.id,
+                 unit_id=member.block_id, details={"card": payload["c"], "as": kind})
+    if kind == "png":
+        stored = photos.read(member.photo_path)
+        data = cards.render_png(payload, statement, stored.data if stored else None)
+    else:
+        data = cards.render_pdf(payload, statement)
+    db.session.commit()
+    return _card_response(data, "image/png" if kind == "png" else "application/pdf",
+                          f"{payload['n']}.{kind}")

@@ -1,0 +1,70 @@
+"""The card checker in chromium: opened once with the network, then offline, it finds a
+card signed by the app valid, the same card with one byte changed forged, and, once
+the member is revoked and the list refreshed, revoked."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from backoffice.extensions import db
+from backoffice.models import Member, RoleAssignment, StaffUser
+from backoffice.services import cards, workflow
+from tests.browser.conftest import SKIPS, watch_security_policy
+
+pytestmark = SKIPS
+
+
+def flipped(statement: str) -> str:
+    data = bytearray(cards.unb64u(statement[len(cards.PREFIX):]))
+    data[12] ^= 0x01  # inside the name's JSON
+    return cards.PREFIX + cards.b64u(bytes(data))
+
+
+def verdict(page, text: str) -> str:
+    page.fill("#statement", text)
+    page.click("#check-form button[type=submit]")
+    return page.wait_for_selector("#result[data-verdict]").get_attribute("data-verdict")
+
+
+def test_typed_statement_checked_offline_then_revoked(live, chromium):
+    app, base = live
+    with app.app_context(), app.test_request_context():
+        member = db.session.scalar(select(Member).where(Member.status == "approved")
+                                   .order_by(Member.id).limit(1))
+        _card, statement = cards.issue(member)
+        member_id, name = member.id, member.full_name
+        db.session.commit()
+    problems: list[str] = []
+    context = chromium.new_context(viewport={"width": 412, "height": 900})
+    watch_security_policy(context, problems)
+    try:
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        page.goto(f"{base}/check")
+        page.wait_for_selector("#checker[data-offline-ready='1']", state="attached")
+        context.set_offline(True)
+        page.reload()  # the page itself now comes from the service worker's cache
+        assert page.locator("#check-form").is_visible()
+
+        assert verdict(page, statement) == "valid"
+        assert page.locator("#result").inner_text().count(name) == 1
+        assert "वैध कार्ड" in page.locator("#result").inner_text()
+        assert verdict(page, flipped(statement)) == "forged"
+        assert verdict(page, "hello") == "unreadable"
+
+        with app.app_context(), app.test_request_context():
+            head = db.session.scalar(select(StaffUser).join(
+                RoleAssignment, RoleAssignment.user_id == StaffUser.id).where(
+                RoleAssignment.role == "state_admin").limit(1))
+            outcome = workflow.apply(head, "revoke", [member_id], reason="दोहरी सदस्यता")
+            assert outcome.done == [member_id]
+            db.session.commit()
+        assert verdict(page, statement) == "valid"  # offline: the list it holds is older
+        context.set_offline(False)
+        assert verdict(page, statement) == "revoked"  # each check refreshes the list
+        context.set_offline(True)
+        page.reload()
+        assert verdict(page, statement) == "revoked"  # and keeps the new one offline
+    finally:
+        context.close()
+    assert not problems, "\n".join(problems)

@@ -1,0 +1,71 @@
+"""The card link opens one member's card, without a login, while it is young and the
+member is approved; the checker page may use the camera and carries no personal data."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from backoffice.extensions import db
+from backoffice.services import cards, workflow
+from tests import factories
+
+
+@pytest.fixture
+def member(ctx, units):
+    return factories.approved(units["BLK-BILHA"], full_name="प्रियंका त्रिपाठी")
+
+
+def test_the_link_opens_the_card_as_png_and_pdf(app, member):
+    token = cards.link_token(member)
+    client = app.test_client()
+    png = client.get(f"/card/{token}.png")
+    assert png.status_code == 200 and png.mimetype == "image/png"
+    assert png.data.startswith(b"\x89PNG")
+    assert "no-store" in png.headers["Cache-Control"]
+    pdf = client.get(f"/card/{token}.pdf")
+    assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
+    assert client.get(f"/card/{token}.html").status_code == 404
+
+
+def test_a_changed_or_expired_link_opens_nothing(app, member, monkeypatch):
+    client = app.test_client()
+    token = cards.link_token(member)
+    assert client.get(f"/card/{token[:-2]}xx.png").status_code == 404
+    assert client.get("/card/..%2f..%2fetc.png").status_code == 404
+    real = time.time
+    monkeypatch.setattr(time, "time", lambda: real() - 31 * 86400)
+    old = cards.link_token(member)
+    monkeypatch.setattr(time, "time", real)
+    assert client.get(f"/card/{old}.png").status_code == 404
+
+
+def test_a_revoked_members_link_opens_nothing(app, member, staff):
+    token = cards.link_token(member)
+    workflow.apply(staff["district"], "revoke", [member.id], reason="दोहरी सदस्यता")
+    db.session.flush()
+    assert app.test_client().get(f"/card/{token}.png").status_code == 404
+
+
+def test_card_links_are_rate_limited(make_app, units):
+    app = make_app(RATELIMIT_ENABLED=True, CARD_RATE_LIMIT="2/hour")
+    with app.test_request_context():
+        client = app.test_client()
+        codes = [client.get("/card/not-a-token.png").status_code for _ in range(3)]
+    assert codes == [404, 404, 429]
+
+
+def test_the_checker_page_may_use_the_camera_and_names_nobody(app, member):
+    cards.issue(member)
+    client = app.test_client()
+    page = client.get("/check", headers={"Cookie": "lang=hi"})
+    assert page.status_code == 200
+    assert "camera=(self)" in page.headers["Permissions-Policy"]
+    assert "सदस्यता कार्ड की जाँच करें" in page.get_data(as_text=True)
+    assert "<script>" not in page.get_data(as_text=True)
+    assert "camera=()" in client.get("/check/revoked.json").headers["Permissions-Policy"]
+    listing = client.get("/check/revoked.json").get_data(as_text=True)
+    assert "प्रियंका" not in listing and "CG0" not in listing
+    worker = client.get("/check-sw.js")
+    assert worker.status_code == 200 and worker.mimetype == "text/javascript"
