@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import re
 import secrets
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -166,7 +167,8 @@ def referred_from_one_source(user, permission: str, *, since: datetime, until: d
                              min_phone: int, min_address: int):
     """One recruiter's referrals beyond the usual limits: ``min_phone`` or more recruits
     on one phone, or ``min_address`` or more signups from one client address (the
-    audit events' source address). Rows: (recruiter "kind:id", what, value, count)."""
+    audit events' source address). Rows: (recruiter's name, "phone" or "address", the
+    phone or address, recruits)."""
     from backoffice.models import AuditEvent
 
     window = and_(member_filter(user, permission), Member.created_at >= since,
@@ -180,16 +182,29 @@ def referred_from_one_source(user, permission: str, *, since: datetime, until: d
                 .group_by(column, Member.mobile).having(func.count() >= min_phone)):
             found.append((f"{kind}:{rid}", "phone", phone, n))
     in_scope = select(Member.id).where(window)
-    count = func.count().label("n")
-    for recruiter, address, n in db.session.execute(
-            select(AuditEvent.details, AuditEvent.source_ip, count)
+    per_address = Counter(
+        (_recruiter_of(details), address) for details, address in db.session.execute(
+            select(AuditEvent.details, AuditEvent.source_ip)
             .where(AuditEvent.action == "member.referred",
                    AuditEvent.occurred_at >= since.isoformat(),
-                   AuditEvent.entity_id.in_(in_scope), AuditEvent.source_ip.is_not(None))
-            .group_by(AuditEvent.details, AuditEvent.source_ip)
-            .having(func.count() >= min_address)):
-        found.append((_recruiter_of(recruiter), "address", address, n))
-    return sorted(found, key=lambda row: -row[3])
+                   AuditEvent.entity_id.in_(in_scope), AuditEvent.source_ip.is_not(None))))
+    found += [(recruiter, "address", address, n)
+              for (recruiter, address), n in per_address.items() if n >= min_address]
+    return [(recruiter_name(recruiter), what, value, n)
+            for recruiter, what, value, n in sorted(found, key=lambda row: -row[3])]
+
+
+def recruiter_name(recruiter: str) -> str:
+    """'staff:12' as the staff user's name, 'member:34' as a membership number."""
+    from backoffice.services.membership_numbers import format_membership_no
+
+    kind, _sep, rid = recruiter.partition(":")
+    if not rid.isdigit():
+        return ""
+    if kind == "staff":
+        return db.session.scalar(select(StaffUser.full_name).where(
+            StaffUser.id == int(rid))) or ""
+    return format_membership_no(int(rid))
 
 
 def _recruiter_of(details) -> str:

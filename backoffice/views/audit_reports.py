@@ -10,6 +10,7 @@ from backoffice.auth.roles import AUDIT_VIEW, MEMBER_VIEW_PII
 from backoffice.auth.scoping import has_permission
 from backoffice.models import utcnow
 from backoffice.services import audit_reports as reports
+from backoffice.services import referrals
 from backoffice.services.membership_numbers import format_membership_no
 from backoffice.services.privacy import mask_phone
 from backoffice.views.base import SecureView, id_or_404
@@ -47,6 +48,10 @@ class AuditReportsView(SecureView):
             unit_name=unit_name,
             otp=reports.otp_outcomes(current_user, window, limit=50),
             reused=reports.reused_photos(current_user, window),
+            referred=referrals.referred_from_one_source(
+                current_user, AUDIT_VIEW, since=window.since, until=window.until,
+                min_phone=config["AUDIT_REFERRAL_PHONE_MIN"],
+                min_address=config["AUDIT_REFERRAL_ADDRESS_MIN"]),
             number=format_membership_no, show_phone=show_phone)
 
     @expose("/members/")

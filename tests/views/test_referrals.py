@@ -103,3 +103,24 @@ def test_the_leaderboard_shows_each_viewer_only_their_units_recruits(browser, un
     assert [(r.name, r.recruits) for r in district_rows] == [
         ("Bilha Recruiter", 3), ("Masturi Recruiter", 2)]
     assert browser(staff["nobody"]).get("/admin/recruiters/").status_code == 403
+
+
+def test_one_recruiters_recruits_on_one_phone_or_address_show_in_the_audit_report(
+        app, browser, units, staff):
+    recruiter = factories.staff_with_role("enroller", units["BLK-BILHA"],
+                                          full_name="Busy Recruiter")
+    code = referrals.code_for(recruiter)
+    for _ in range(3):  # AUDIT_REFERRAL_PHONE_MIN: one phone
+        factories.member(units["BLK-BILHA"], mobile="+919812345678")
+    app.config["AUDIT_REFERRAL_ADDRESS_MIN"] = 2
+    with app.test_request_context(environ_base={"REMOTE_ADDR": "203.0.113.9"}):
+        for member in db.session.scalars(select(Member)).all():
+            referrals.attribute(member, code)
+        db.session.commit()
+    page = browser(staff["district"]).get("/admin/audit_reports/").get_data(as_text=True)
+    section = page.split("report-referrals", 1)[1].split("</table>", 1)[0]
+    assert "Busy Recruiter" in section and "203.0.113.9" in section
+    assert "9812345678" in section or "5678" in section  # the phone, masked or not
+    other = browser(staff["other_district"]).get("/admin/audit_reports/").get_data(
+        as_text=True)
+    assert "Busy Recruiter" not in other.split("report-referrals", 1)[1].split("</table>")[0]
