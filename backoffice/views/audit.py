@@ -47,12 +47,20 @@ def _actor(view, context, model, name):
     return staff_name(model.actor_user_id)
 
 
+#: what other events are about, named in the reader's language beside their number
+_ENTITY_NAMES = {"role": _l("Role"), "roll": _l("Roll"), "import": _l("Paper form"),
+                 "target": _l("Target")}
+
+
 def _entity(view, context, model, name):
     if model.entity_type == "member" and model.entity_id:
         return format_membership_no(model.entity_id)
     if model.entity_type == "staff" and model.entity_id:
         return staff_name(model.entity_id)
-    return f"{model.entity_type or ''} {model.entity_id or ''}".strip()
+    if model.entity_type == "unit" and model.entity_id:
+        return unit_name(model.entity_id) or model.entity_id
+    noun = _ENTITY_NAMES.get(model.entity_type or "", model.entity_type or "")
+    return f"{noun} {model.entity_id or ''}".strip()
 
 
 def _json(view, context, model, name):

@@ -17,6 +17,16 @@ from backoffice.views.base import SecureView, id_or_404
 from backoffice.views.formatting import status_label, unit_name
 
 
+def ist_bucket(text: str | None) -> str:
+    """A report's IST bucket as the app shows times: '2026-11-30 01:00' reads
+    30/11/2026 01:00, '2026-11-30' reads 30/11/2026 (the database already moved it
+    to IST: no offset added here)."""
+    day, _space, hour = (text or "").partition(" ")
+    year, _dash, rest = day.partition("-")
+    month, _dash, date = rest.partition("-")
+    return " ".join(part for part in (f"{date}/{month}/{year}" if date else day, hour) if part)
+
+
 def _window() -> reports.Window:
     try:
         days = int(request.args.get("days", ""))
@@ -52,7 +62,7 @@ class AuditReportsView(SecureView):
                 current_user, AUDIT_VIEW, since=window.since, until=window.until,
                 min_phone=config["AUDIT_REFERRAL_PHONE_MIN"],
                 min_address=config["AUDIT_REFERRAL_ADDRESS_MIN"]),
-            number=format_membership_no, show_phone=show_phone)
+            number=format_membership_no, show_phone=show_phone, bucket=ist_bucket)
 
     @expose("/members/")
     def members(self):
