@@ -135,7 +135,7 @@
     check(document.getElementById("statement").value);
   });
 
-  if ("serviceWorker" in navigator) {
+  function keepForOffline() {
     navigator.serviceWorker.register(root.dataset.workerUrl, {scope: root.dataset.pageUrl})
       .then(function () {
         // the page's own styles and scripts, kept for offline use alongside the worker's
@@ -146,5 +146,10 @@
         return caches.open(CACHE).then(function (cache) { return cache.addAll(urls); });
       }).then(function () { root.dataset.offlineReady = "1"; })
       .catch(function () { root.dataset.offlineReady = "0"; });
+  }
+  if ("serviceWorker" in navigator) {
+    // after every script tag of the page has been read, so that all are kept
+    if (document.readyState === "complete") { keepForOffline(); }
+    else { window.addEventListener("load", keepForOffline); }
   }
 })();
