@@ -106,6 +106,24 @@ SMS_TEMPLATE = {
     "en": "{code} is your membership verification code. Valid for 10 minutes. "
           "Do not share it. -Sadasya",
 }
+# SMS notices to members (docs/notifications.md): the DLT-registered text of each (its
+# DLT template id beside it) and how often a send the gateway refused is tried.
+SMS_NOTICE_TEMPLATES = {
+    "approved": {"hi": "आपकी सदस्यता {number} स्वीकृत हो गई है। {link} -Sadasya",
+                 "en": "Your membership {number} is approved. {link} -Sadasya",
+                 "dlt_template_id": None},
+    "rejected": {"hi": "आपका सदस्यता आवेदन स्वीकार नहीं हुआ: {reason}। अपने ब्लॉक अध्यक्ष से "
+                       "संपर्क करें। -Sadasya",
+                 "en": "Your membership application was not accepted: {reason}. Contact your "
+                       "block president. -Sadasya",
+                 "dlt_template_id": None},
+    "preliminary": {"hi": "आपका नाम {number} प्रारंभिक सदस्यता सूची में है। दावे या आपत्ति "
+                          "{claims_until} तक। -Sadasya",
+                    "en": "You are on the preliminary membership roll ({number}). Claims and "
+                          "objections until {claims_until}. -Sadasya",
+                    "dlt_template_id": None},
+}
+NOTIFY_MAX_ATTEMPTS = 5
 # The public https address of this site, for Twilio's delivery reports and their signatures.
 PUBLIC_BASE_URL = None
 

@@ -149,7 +149,7 @@ def maintain() -> dict:
 
 def _load_runners() -> None:
     """Import the runner modules (they register themselves)."""
-    from backoffice.jobs import exports, imports, rolls  # noqa: F401
+    from backoffice.jobs import exports, imports, notifications, rolls  # noqa: F401
 
 
 def config(name: str):

@@ -86,6 +86,9 @@ def clean_reason(reason: str | None, required: bool) -> str | None:
     return text or None
 
 
+NOTIFIED = {"approve": "approved", "reject": "rejected"}
+
+
 def apply(actor, action: str, member_ids: Iterable[int], reason: str | None = None) -> Outcome:
     """Move the members to the action's state where allowed; say why not for the rest.
 
@@ -121,6 +124,11 @@ def apply(actor, action: str, member_ids: Iterable[int], reason: str | None = No
                      unit_id=block_id, actor=actor, reason=reason,
                      changes={"status": [before.get(member_id), transition.target]})
     moved = [member_id for member_id, _block in moved]
+    if action in NOTIFIED:  # the SMS notice, with the decision (docs/notifications.md)
+        from backoffice.services import notifications
+
+        for member_id in moved:
+            notifications.enqueue(member_id, NOTIFIED[action])
     outcome = Outcome(done=sorted(moved), at=now)
     left = [i for i in ids if i not in set(moved)]
     if left:

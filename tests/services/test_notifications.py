@@ -1,0 +1,89 @@
+"""SMS notices: one per event whatever the retries, redeliveries or worker deaths;
+opt-out honoured except for the legally needed notice."""
+
+import pytest
+from sqlalchemy import select, update
+
+from backoffice import sms
+from backoffice.extensions import db
+from backoffice.jobs import runner
+from backoffice.models.members import MemberNotification
+from backoffice.services import notifications, workflow
+from backoffice.sms.base import GatewayError
+from tests import factories
+
+
+def outbox(app, phone):
+    with app.app_context():
+        return [m.text for m in sms.gateway().outbox if m.phone == phone]
+
+
+def test_an_approval_sends_one_notice_however_often_it_is_delivered(app, units, staff):
+    member = factories.member(units["BLK-BILHA"], status="phone_verified")
+    workflow.apply(staff["bilha"], "approve", [member.id])
+    db.session.commit()
+    notice = db.session.scalar(select(MemberNotification))
+    job_ids = db.session.info[notifications.DISPATCH][:]
+    notifications.dispatch_waiting()
+    for job_id in job_ids:  # the queue delivers the job again: nothing more is sent
+        runner.run(job_id)
+    assert notifications.enqueue(member.id, "approved") is None  # a retried decision
+    texts = outbox(app, member.mobile)
+    assert len(texts) == 1 and "स्वीकृत" in texts[0]
+    db.session.refresh(notice)
+    assert notice.state == "sent"
+
+
+def test_a_notice_claimed_by_a_worker_that_died_is_never_sent_again(app, units, staff):
+    member = factories.member(units["BLK-BILHA"], status="approved")
+    notifications.enqueue(member.id, "approved")
+    db.session.commit()
+    notice = db.session.scalar(select(MemberNotification))
+    # The worker claimed it and was killed before the gateway answered.
+    db.session.execute(update(MemberNotification).values(state="sending"))
+    db.session.commit()
+    assert notifications.send(notice.id) == "taken"
+    assert outbox(app, member.mobile) == []
+
+
+def test_a_gateway_outage_is_retried_and_then_sent_once(app, units, staff, monkeypatch):
+    member = factories.member(units["BLK-BILHA"], status="rejected", status_reason="Under 18")
+    notifications.enqueue(member.id, "rejected")
+    db.session.commit()
+    notice_id = db.session.scalar(select(MemberNotification.id))
+    with app.app_context():
+        gateway = sms.gateway()
+    real = gateway.send_code
+
+    def down(*args):
+        raise GatewayError("unavailable", 503)
+
+    monkeypatch.setattr(gateway, "send_code", down)
+    assert notifications.send(notice_id) == "retry"
+    monkeypatch.setattr(gateway, "send_code", real)
+    assert notifications.send(notice_id) == "sent"
+    assert notifications.send(notice_id) == "taken"
+    texts = outbox(app, member.mobile)
+    assert len(texts) == 1 and "Under 18" in texts[0]
+
+
+@pytest.mark.parametrize(("event", "sent"), [("approved", False), ("preliminary", True)])
+def test_an_opted_out_member_gets_only_the_legally_needed_notice(app, units, event, sent):
+    member = factories.member(units["BLK-BILHA"], status="approved", sms_opt_out=True)
+    notifications.enqueue(member.id, event, ref="roll:1",
+                          params={"claims_until": "15/12/2026"})
+    db.session.commit()
+    notice_id = db.session.scalar(select(MemberNotification.id))
+    assert notifications.send(notice_id) == ("sent" if sent else "skipped")
+    assert len(outbox(app, member.mobile)) == (1 if sent else 0)
+
+
+def test_an_approval_undone_before_the_send_is_not_announced(app, units, staff):
+    member = factories.member(units["BLK-BILHA"], status="phone_verified")
+    workflow.apply(staff["bilha"], "approve", [member.id])
+    db.session.commit()
+    workflow.undo(staff["bilha"], [member.id])
+    db.session.commit()
+    notifications.dispatch_waiting()
+    assert outbox(app, member.mobile) == []
+    assert notifications.states(member.id) == {"approved": "skipped"}
