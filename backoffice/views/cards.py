@@ -12,9 +12,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import Blueprint, abort, current_app, jsonify, make_response, render_template
+from flask_login import current_user, login_required
 
 from backoffice import audit
+from backoffice.auth import scoping
+from backoffice.auth.roles import MEMBER_VIEW
 from backoffice.extensions import db, limiter
+from backoffice.models import Member
 from backoffice.security import allows_camera
 from backoffice.services import cards, photos
 
@@ -88,3 +92,28 @@ def card_file(token: str, kind: str):
     db.session.commit()
     return _card_response(data, "image/png" if kind == "png" else "application/pdf",
                           f"{payload['n']}.{kind}")
+
+
+@bp.route("/members/<int:member_id>/card.<kind>")
+@login_required
+def staff_card(member_id: int, kind: str):
+    """The member's card for office holders who may see the member: the same answer (404)
+    for a member outside their units, one without a card, or no member at all."""
+    member = db.session.get(Member, member_id)
+    if kind not in ("png", "pdf") or member is None or not cards.can_have_card(member) \
+            or not scoping.member_in_scope(current_user, MEMBER_VIEW, member):
+        abort(404)
+    statement = cards.current_statement(member)
+    payload = cards.verify(statement).payload
+    audit.record("card.viewed", entity_type="member", entity_id=member.id,
+                 unit_id=member.block_id, details={"card": payload["c"], "as": kind})
+    if kind == "png":
+        stored = photos.read(member.photo_path)
+        data = cards.render_png(payload, statement, stored.data if stored else None)
+    else:
+        data = cards.render_pdf(payload, statement)
+    db.session.commit()
+    response = _card_response(data, "image/png" if kind == "png" else "application/pdf",
+                              f"{payload['n']}.{kind}")
+    response.headers["Content-Disposition"] = f'attachment; filename="{payload["n"]}.{kind}"'
+    return response

@@ -69,3 +69,17 @@ def test_the_checker_page_may_use_the_camera_and_names_nobody(app, member):
     assert "प्रियंका" not in listing and "CG0" not in listing
     worker = client.get("/check-sw.js")
     assert worker.status_code == 200 and worker.mimetype == "text/javascript"
+
+
+def test_staff_download_the_card_of_members_in_their_units_only(app, member, staff, browser):
+    url = f"/members/{member.id}/card.pdf"
+    inside = browser(staff["bilha"])
+    answer = inside.get(url)
+    assert answer.status_code == 200 and answer.data.startswith(b"%PDF")
+    assert "attachment" in answer.headers["Content-Disposition"]
+    details = inside.get(f"/admin/members/details/?id={member.id}").get_data(as_text=True)
+    assert url in details
+    outside = browser(staff["masturi"])
+    assert outside.get(url).status_code == 404
+    assert outside.get("/members/999999/card.pdf").status_code == 404
+    assert app.test_client().get(url).status_code in (302, 401)  # no login, no card
