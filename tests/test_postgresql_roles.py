@@ -13,7 +13,7 @@ import time
 import pytest
 from flask_migrate import downgrade, upgrade
 from flask_migrate.cli import db as migrate_cli
-from sqlalchemy import create_engine, func, inspect, select, text
+from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
@@ -121,22 +121,34 @@ def test_a_slow_statement_fails_fast_with_an_error_page(make_app):
 
     app.add_url_rule("/test-slow", view_func=slow)
     started = time.monotonic()
-    response = app.test_client().get("/test-slow", headers={"Cookie": "lang=en"})
+    client = app.test_client()
+    client.set_cookie("lang", "en")
+    response = client.get("/test-slow")
     assert time.monotonic() - started < 10  # the 20-second statement was cancelled
     assert response.status_code == 500
     assert "Something went wrong on our side" in response.get_data(as_text=True)
 
 
+def _version() -> str:
+    return db.session.scalar(text("SELECT version_num FROM alembic_version"))
+
+
 def test_migrations_run_with_their_own_url(app_role, make_app):
     """The app's role cannot change the schema; MIGRATION_DATABASE_URL's owner can."""
     as_app = make_app(SQLALCHEMY_DATABASE_URI=app_role)
-    with as_app.app_context(), pytest.raises(DBAPIError, match="must be owner"):
-        downgrade(revision="-1")
+    with as_app.app_context():
+        head = _version()
+        db.session.rollback()
+        with pytest.raises(DBAPIError, match="must be owner|permission denied"):
+            downgrade(revision="-1")
+        assert _version() == head
+        db.session.rollback()
     both = make_app(SQLALCHEMY_DATABASE_URI=app_role, MIGRATION_DATABASE_URL=POSTGRES_URL)
     with both.app_context():
         downgrade(revision="-1")
         try:
-            assert "join_signup" not in inspect(db.engine).get_table_names()
+            assert _version() not in (head, None)
+            db.session.rollback()
         finally:
             upgrade()
-        assert "join_signup" in inspect(db.engine).get_table_names()
+        assert _version() == head
