@@ -50,6 +50,13 @@ _E_BEFORE_CLUSTER = re.compile(rf"(?<=.)e(?=[{_CONSONANT}]{{2}})")
 _DOUBLED = re.compile(r"(.)\1+")
 
 
+@lru_cache(maxsize=16384)
+def _keys_of_word(text: str) -> tuple[str, ...]:
+    """One space-separated word's keys (a hyphenated word gives two), cached: names
+    repeat, and romanising is the cost of a key (a paper import keys 20,000 rows)."""
+    return tuple(_fold(word) for word in _WORD.findall(_romanised(text)))
+
+
 def _romanised(text: str) -> str:
     if _DEVANAGARI.search(text):
         text = sanscript.transliterate(text, sanscript.DEVANAGARI, sanscript.ISO)
@@ -72,7 +79,7 @@ def _fold(word: str) -> str:
 
 def phonetic_words(text: str | None) -> list[str]:
     """The name's words as phonetic keys, in order: "कमला बघेल" -> ["kml", "bgel"]."""
-    return [_fold(word) for word in _WORD.findall(_romanised(text or ""))]
+    return [key for word in (text or "").split() for key in _keys_of_word(word)]
 
 
 def search_key(full_name: str | None) -> str | None:
