@@ -220,6 +220,13 @@ def link_token(member: Member) -> str:
     return keys.serializer(LINK_PURPOSE).dumps({"m": member.id})
 
 
+def card_link(member: Member) -> str:
+    """The link an SMS sends an approved member (the seam for the approval notice: the
+    notice's DLT-registered text and its sending belong to the notifications)."""
+    from flask import url_for
+    return url_for("cards.card_file", token=link_token(member), kind="png", _external=True)
+
+
 def member_for_token(token: str) -> Member | None:
     """The member a card link names, or None if it is forged or expired."""
     max_age = current_app.config["CARD_LINK_DAYS"] * 86400

@@ -29,6 +29,12 @@ def test_the_link_opens_the_card_as_png_and_pdf(app, member):
     assert client.get(f"/card/{token}.html").status_code == 404
 
 
+def test_the_link_for_the_sms_opens_the_png(app, member):
+    link = cards.card_link(member)
+    assert link.startswith("http://localhost/card/") and link.endswith(".png")
+    assert app.test_client().get(link.removeprefix("http://localhost")).status_code == 200
+
+
 def test_a_changed_or_expired_link_opens_nothing(app, member, monkeypatch):
     client = app.test_client()
     token = cards.link_token(member)
