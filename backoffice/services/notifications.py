@@ -33,9 +33,11 @@ STATUS_OF = {"approved": "approved", "rejected": "rejected", "preliminary": None
 LEGALLY_NEEDED = frozenset({"preliminary"})
 
 
-def enqueue(member_id: int, event: str, *, ref: str = "", params: dict | None = None):
-    """The notice's row and its job, in the caller's transaction (the caller commits and
-    dispatches the job). None if the notice exists already: nothing is added."""
+def enqueue(member_id: int, event: str, *, ref: str = "", params: dict | None = None,
+            job: bool = True):
+    """The notice's row and its job, in the caller's transaction (handed to the queue
+    after the commit). None if the notice exists already: nothing is added. Without
+    ``job``, the row alone (a batch job sends it: jobs/notifications.py)."""
     from backoffice import jobs
 
     if event not in STATUS_OF:
@@ -48,6 +50,8 @@ def enqueue(member_id: int, event: str, *, ref: str = "", params: dict | None = 
                 created_at=utcnow()).returning(MemberNotification.id)).scalar_one()
     except IntegrityError:
         return None
+    if not job:
+        return notice_id
     job = jobs.submit("notify.send", f"notification:{notice_id}", {"id": notice_id}, None,
                       key=f"notify:{notice_id}")
     db.session.info.setdefault(DISPATCH, []).append(job.id)

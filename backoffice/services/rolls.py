@@ -21,6 +21,7 @@ from backoffice.auth.roles import ROLL_CLAIM, ROLL_MANAGE
 from backoffice.auth.scoping import member_in_scope, unit_in_scope
 from backoffice.extensions import db
 from backoffice.models import Member, Roll, RollClaim, RollEntry, Unit, utcnow
+from backoffice.services import notifications as notification_service
 from backoffice.services.errors import NotFound, ServiceError, ValidationError
 from backoffice.services.membership_numbers import format_membership_no
 from backoffice.services.units import MEMBER_COLUMNS
@@ -149,6 +150,10 @@ def publish(actor, roll_id: int, claims_until: date, *, today: date | None = Non
     audit.record("roll.publish", entity_type="roll", entity_id=roll.id, unit_id=roll.unit_id,
                  actor=actor, details={"claims_until": claims_until.isoformat(),
                                        "entries": roll.entry_count})
+    from backoffice.jobs import notifications as notices  # each entry's SMS notice
+
+    job = notices.submit_preliminary(roll.id, claims_until.strftime("%d/%m/%Y"), actor)
+    db.session.info.setdefault(notification_service.DISPATCH, []).append(job.id)
 
 
 def file_claim(actor, roll_id: int, kind: str, member_id: int, reason: str, *,

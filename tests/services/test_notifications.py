@@ -87,3 +87,25 @@ def test_an_approval_undone_before_the_send_is_not_announced(app, units, staff):
     notifications.dispatch_waiting()
     assert outbox(app, member.mobile) == []
     assert notifications.states(member.id) == {"approved": "skipped"}
+
+
+def test_publishing_a_preliminary_roll_tells_each_entry_once_with_the_claims_deadline(
+        app, units, staff):
+    from datetime import date, timedelta
+
+    from backoffice.services import rolls
+
+    cut_off = date(2026, 11, 15)
+    members = [factories.approved(units["BLK-BILHA"]) for _ in range(3)]
+    members[0].sms_opt_out = True  # the legally needed notice reaches them anyway
+    roll = rolls.create(staff["ro"], units["DIST-BILASPUR"], cut_off, "ज़िला सम्मेलन 2026")
+    rolls.freeze(staff["ro"], roll.id)
+    rolls.publish(staff["ro"], roll.id, cut_off + timedelta(days=10), today=cut_off)
+    db.session.commit()
+    job_ids = db.session.info[notifications.DISPATCH][:]
+    notifications.dispatch_waiting()
+    for job_id in job_ids:  # delivered again: nothing more
+        runner.run(job_id)
+    for member in members:
+        texts = outbox(app, member.mobile)
+        assert len(texts) == 1 and "25/11/2026" in texts[0]
