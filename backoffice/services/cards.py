@@ -72,8 +72,8 @@ def signing_key() -> Ed25519PrivateKey:
     path = _key_path()
     if not path.exists():
         if current_app.config["ENV"] == "production":
-            raise RuntimeError("CARD_SIGNING_KEY: no key file; make one with "
-                               "`backoffice cards keygen`")
+            raise RuntimeError("CARD_SIGNING_KEY: no key file; make one with `openssl "
+                               "genpkey -algorithm ed25519 -out FILE` (mode 600)")
         audit_verify.new_key(path)
         log.info("made a new card signing key at %s", path)
     return audit_verify.load_private_key(path)
@@ -283,7 +283,7 @@ def render_png(payload: dict, statement: str, photo: bytes | None) -> bytes:
 
     def font(size: int, bold: bool = False):
         chosen = ImageFont.truetype(str(FONT_PATH), size, layout_engine=ImageFont.Layout.RAQM)
-        chosen.set_variation_by_axes([100, 700 if bold else 400])
+        chosen.set_variation_by_axes([700 if bold else 400, 100])  # weight, width
         return chosen
 
     width, margin = 720, 36
