@@ -324,7 +324,22 @@ def render_png(payload: dict, statement: str, photo: bytes | None) -> bytes:
     return out.getvalue()
 
 
-def render_pdf(payload: dict, statement: str) -> bytes:
+def _photo_jpeg(photo: bytes | None) -> tuple[bytes, int, int] | None:
+    """The member's photo as a baseline RGB JPEG for the PDF, or None if unreadable."""
+    if not photo:
+        return None
+    from PIL import Image
+    try:
+        picture = Image.open(io.BytesIO(photo)).convert("RGB")
+    except OSError:
+        return None
+    picture.thumbnail((300, 380))
+    out = io.BytesIO()
+    picture.save(out, "JPEG", quality=85)
+    return out.getvalue(), picture.width, picture.height
+
+
+def render_pdf(payload: dict, statement: str, photo: bytes | None = None) -> bytes:
     """One A6 page: the same lines, shaped by HarfBuzz (services/shaped_pdf.py), and the
     QR code drawn as squares."""
     from backoffice.services.roll_pdf import _font, _printable
@@ -332,13 +347,19 @@ def render_pdf(payload: dict, statement: str) -> bytes:
 
     font = _font()
     page_w, page_h = 105.0, 148.0
+    picture = _photo_jpeg(photo)
     doc = Document(font, Info(title=_both("Membership card"), creator="Sadasya", lang="hi",
-                              created=utcnow()), page_w, page_h)
+                              created=utcnow()), page_w, page_h,
+                   images={"Photo": picture} if picture else None)
     matrix = qr_matrix(statement)
 
     def draw(canvas):
         canvas.rect(0, 0, page_w, 14, gray=0.85)
         canvas.text(6, 9.5, 12, font.run(_printable(_both("Membership card"))), bold=True)
+        if picture:
+            width = 24.0
+            height = min(width * picture[2] / picture[1], 30.0)
+            canvas.image("Photo", page_w - 6 - width, 18, width, height)
         canvas.text(6, 24, 15, font.run(_printable(payload["m"])), bold=True)
         y = 32.0
         for label, value in card_lines(payload):

@@ -66,6 +66,11 @@ class Canvas:
         box = f"{x * MM:.2f} {(self._page_h - y - h) * MM:.2f} {w * MM:.2f} {h * MM:.2f} re"
         self.graphics.append(f"{gray:.3f} g {box} f 0 g" if gray is not None else f"{box} S")
 
+    def image(self, name: str, x: float, y: float, w: float, h: float) -> None:
+        """Draw the document's image `name` (Document(images=...)) in this box."""
+        self.graphics.append(f"q {w * MM:.2f} 0 0 {h * MM:.2f} {x * MM:.2f} "
+                             f"{(self._page_h - y - h) * MM:.2f} cm /{name} Do Q")
+
     def content(self) -> bytes:
         text = b"\n".join(self.text_ops)
         return ("\n".join(self.graphics) + "\nBT /F1 1 Tf\n").encode("ascii") + text + (
@@ -84,8 +89,11 @@ class Document:
     """Pages drawn one at a time and kept compressed; the last content stream of every
     page is drawn at the end, when the page count is known (for "page X of Y")."""
 
-    def __init__(self, font: ShapedFont, info: Info, page_w: float, page_h: float) -> None:
+    def __init__(self, font: ShapedFont, info: Info, page_w: float, page_h: float,
+                 images: dict[str, tuple[bytes, int, int]] | None = None) -> None:
+        """`images`: name -> (baseline JPEG in RGB, width px, height px), for Canvas.image."""
         font.start_document()
+        self._images = images or {}
         self.font = font
         self._info = info
         self._size = (page_w, page_h)
@@ -117,6 +125,13 @@ class Document:
         page_ids = []
         w, h = (_num(side * MM) for side in self._size)
         pages_id = writer.reserve()
+        xobjects = " ".join(
+            f"/{name} " + str(writer.stream(data, (
+                f"/Type /XObject /Subtype /Image /Width {width} /Height {height} "
+                "/ColorSpace /DeviceRGB /BitsPerComponent 8 /Filter /DCTDecode").encode()))
+            + " 0 R" for name, (data, width, height) in self._images.items())
+        resources = f"/Font << /F1 {fonts} 0 R >>" + (
+            f" /XObject << {xobjects} >>" if xobjects else "")
         pages, self._pages = self._pages, []
         for index, layer in enumerate(layers):
             content, pages[index] = pages[index], b""
@@ -124,7 +139,7 @@ class Document:
                    writer.stream(layer, b"/Filter /FlateDecode")]
             page_ids.append(writer.add(
                 f"<< /Type /Page /Parent {pages_id} 0 R /MediaBox [0 0 {w} {h}] "
-                f"/Resources << /Font << /F1 {fonts} 0 R >> >> "
+                f"/Resources << {resources} >> "
                 f"/Contents [{ids[0]} 0 R {ids[1]} 0 R] >>".encode("ascii")))
         kids = " ".join(f"{page} 0 R" for page in page_ids)
         writer.add(f"<< /Type /Pages /Kids [{kids}] /Count {total} >>".encode("ascii"),

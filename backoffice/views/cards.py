@@ -84,11 +84,10 @@ def card_file(token: str, kind: str):
     payload = cards.verify(statement).payload
     audit.record("card.viewed", entity_type="member", entity_id=member.id,
                  unit_id=member.block_id, details={"card": payload["c"], "as": kind})
-    if kind == "png":
-        stored = photos.read(member.photo_path)
-        data = cards.render_png(payload, statement, stored.data if stored else None)
-    else:
-        data = cards.render_pdf(payload, statement)
+    stored = photos.read(member.photo_path)
+    photo = stored.data if stored else None
+    data = (cards.render_png(payload, statement, photo) if kind == "png"
+            else cards.render_pdf(payload, statement, photo))
     db.session.commit()
     return _card_response(data, "image/png" if kind == "png" else "application/pdf",
                           f"{payload['n']}.{kind}")
@@ -107,11 +106,10 @@ def staff_card(member_id: int, kind: str):
     payload = cards.verify(statement).payload
     audit.record("card.viewed", entity_type="member", entity_id=member.id,
                  unit_id=member.block_id, details={"card": payload["c"], "as": kind})
-    if kind == "png":
-        stored = photos.read(member.photo_path)
-        data = cards.render_png(payload, statement, stored.data if stored else None)
-    else:
-        data = cards.render_pdf(payload, statement)
+    stored = photos.read(member.photo_path)
+    photo = stored.data if stored else None
+    data = (cards.render_png(payload, statement, photo) if kind == "png"
+            else cards.render_pdf(payload, statement, photo))
     db.session.commit()
     response = _card_response(data, "image/png" if kind == "png" else "application/pdf",
                               f"{payload['n']}.{kind}")

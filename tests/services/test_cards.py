@@ -139,3 +139,24 @@ def test_the_png_has_the_qr_code_carrying_the_statement(member):
         matrix), cell) for y in range(image.height - 80 - cell * len(matrix), image.height - 80,
                                       cell))
     assert dark >= sum(map(sum, matrix)) * 0.3
+
+
+def test_the_photo_is_on_both_cards(member, tmp_path):
+    from PIL import Image
+    picture = io.BytesIO()
+    Image.new("RGB", (300, 400), (200, 30, 30)).save(picture, "JPEG")
+    _card, statement = cards.issue(member)
+    payload = cards.verify(statement).payload
+    pdf = cards.render_pdf(payload, statement, picture.getvalue())
+    pdfimages = shutil.which("pdfimages")
+    if pdfimages is None:
+        pytest.skip("pdfimages (poppler-utils) lists the PDF's images")
+    path = tmp_path / "card.pdf"
+    path.write_bytes(pdf)
+    listing = subprocess.run([pdfimages, "-list", str(path)], capture_output=True, text=True,
+                             check=True).stdout
+    assert " jpeg " in listing and "300   380" not in listing  # one photo, kept small
+    assert len(listing.strip().splitlines()) == 3  # header, rule, one image
+    png = Image.open(io.BytesIO(cards.render_png(payload, statement, picture.getvalue())))
+    red = png.convert("RGB").getpixel((720 - 36 - 10, 130))
+    assert red[0] > 150 and red[1] < 80  # the photo's corner, top right
