@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from flask import flash
+from flask_admin.model.fields import AjaxSelectField
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from wtforms import SelectField, StringField
 from wtforms.validators import DataRequired, Length
@@ -21,14 +21,27 @@ from backoffice.views.base import (
     AdminForm,
     ScopedModelView,
     choices,
-    optional_form_id,
     save_through,
 )
 from backoffice.views.formatting import level_label, unit_column
+from backoffice.views.roles import UnitLoader
 
 
 def _level(view, context, model, name):
     return level_label(model.level)
+
+
+class ParentLoader(UnitLoader):
+    """Units a new or moved unit may belong to, searched as one types (366 units would
+    be a long list): the state admin's managed units above zone level, per call."""
+
+    def scoped(self):
+        return db.session.query(Unit).filter(unit_filter(current_user, UNIT_MANAGE),
+                                             Unit.level != "zone")
+
+
+PARENTS = ParentLoader("parent_id", db.session, Unit, fields=("name_hi", "name_en", "code"),
+                       order_by=Unit.path)
 
 
 class UnitForm(AdminForm):
@@ -36,7 +49,8 @@ class UnitForm(AdminForm):
     name_hi = StringField(_l("Name (Hindi)"), validators=[DataRequired(), Length(max=120)])
     name_en = StringField(_l("Name (English)"), validators=[DataRequired(), Length(max=120)])
     level = SelectField(_l("Level"))
-    parent_id = SelectField(_l("Part of"), coerce=optional_form_id)
+    parent_id = AjaxSelectField(PARENTS, _l("Part of"),
+                                render_kw={"data-placeholder": _l("Type the unit's name")})
 
 
 class UnitView(ScopedModelView):
@@ -54,6 +68,7 @@ class UnitView(ScopedModelView):
     column_default_sort = ("path", False)
     column_sortable_list = ("code", "name_en")
     column_searchable_list = ("code", "name_en", "name_hi")
+    form_ajax_refs = {"parent_id": PARENTS}
 
     @property
     def can_create(self):
@@ -71,10 +86,8 @@ class UnitView(ScopedModelView):
 
     def _with_choices(self, form):
         form.level.choices = choices((level, level_label(level)) for level in LEVELS[1:])
-        parents = db.session.scalars(select(Unit).where(
-            unit_filter(current_user, UNIT_MANAGE), Unit.level != "zone").order_by(Unit.path))
-        form.parent_id.choices = choices(
-            (unit.id, f"{level_label(unit.level)}: {unit}") for unit in parents)
+        if isinstance(form.parent_id.data, int):  # an edited unit's own parent, by id
+            form.parent_id.data = PARENTS.get_one(form.parent_id.data)
         return form
 
     def create_form(self, obj=None):
@@ -86,8 +99,8 @@ class UnitView(ScopedModelView):
         return form
 
     def _parent(self, form) -> Unit:
-        parent = db.session.get(Unit, form.parent_id.data or 0)
-        if parent is None or not has_permission(current_user, UNIT_MANAGE):
+        parent = form.parent_id.data  # resolved through PARENTS: in scope, or None
+        if not isinstance(parent, Unit) or not has_permission(current_user, UNIT_MANAGE):
             raise ServiceError(_l("Choose the unit it belongs to."))
         return parent
 
