@@ -124,3 +124,9 @@ def test_one_recruiters_recruits_on_one_phone_or_address_show_in_the_audit_repor
     other = browser(staff["other_district"]).get("/admin/audit_reports/").get_data(
         as_text=True)
     assert "Busy Recruiter" not in other.split("report-referrals", 1)[1].split("</table>")[0]
+
+
+def test_the_recruiters_page_reads_in_hindi(browser, staff):
+    page = browser(staff["bilha"], lang="hi").get("/admin/recruiters/").get_data(as_text=True)
+    assert "आपकी भर्ती लिंक" in page and "इस सप्ताह ब्लॉक-वार भर्तीकर्ता" in page
+    assert "Your recruiter link" not in page
