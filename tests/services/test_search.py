@@ -16,7 +16,7 @@ from backoffice.extensions import db
 from backoffice.models import AuditEvent, Member, RoleAssignment
 from backoffice.services import erasure, imports
 from backoffice.services.membership_numbers import format_membership_no
-from backoffice.services.search import member_search
+from backoffice.services.search import DUPLICATES_SHOWN, member_search
 from tests import factories
 from tests.services.test_imports import GOOD, csv_bytes, run
 
@@ -153,3 +153,16 @@ def test_a_paper_import_keeps_the_keys_and_flags_a_cross_script_duplicate(staff,
         AuditEvent.action == "member.possible_duplicate")).all()
     assert sorted((entity, json.loads(details)["others"]) for entity, details in flags) == [
         (existing.id, [imported.id]), (imported.id, [existing.id])]  # each side, its block
+
+
+def test_a_file_of_identical_forms_flags_each_naming_a_bounded_few(staff, units, people):
+    """30 copies of one form (each its own phone and voter ID): every member is flagged,
+    each naming at most DUPLICATES_SHOWN others, read per key, not joined pairwise."""
+    rows = [[*GOOD[:5], f"98765{n:05d}", f"CGZ{n:07d}", *GOOD[7:]] for n in range(30)]
+    batch = run(staff, units, csv_bytes(rows))
+    assert imports.commit(staff["district"], batch.id) == 30
+    db.session.commit()
+    others = [json.loads(details)["others"] for (details,) in db.session.execute(
+        select(AuditEvent.details).where(AuditEvent.action == "member.possible_duplicate"))]
+    assert len(others) == 30
+    assert all(0 < len(named) <= DUPLICATES_SHOWN for named in others)
