@@ -49,7 +49,8 @@ def people(app) -> list[str]:
     with app.app_context():
         rows = db.session.execute(select(Member.full_name, Member.relative_name)).all()
         staff = db.session.scalars(select(StaffUser.full_name)).all()
-    return [*staff, *(name for row in rows for name in row)]
+        titles = db.session.scalars(select(Roll.title)).all()  # as typed, as names are
+    return [*staff, *(name for row in rows for name in row), *titles]
 
 
 def test_the_returning_officer_takes_a_roll_to_final_in_hindi(live, page_for, screenshot,
