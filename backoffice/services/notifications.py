@@ -93,8 +93,25 @@ def text_for(notice: MemberNotification, member: Member, locale: str) -> str:
 
     values.setdefault("number", format_membership_no(member.id))
     values.setdefault("reason", member.status_reason or "")
+    if notice.event == "approved" and "link" not in values:
+        values["link"] = _card_link(member)
     values.setdefault("link", "")
     return templates.get(locale, templates["hi"]).format(**values).strip()
+
+
+def _card_link(member: Member) -> str:
+    """The member's card link (services/cards.py) at the site's public address: a worker
+    has no request to take the host from."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    from backoffice.services import cards
+
+    link = cards.card_link(member)
+    base = current_app.config.get("PUBLIC_BASE_URL")
+    if not base:
+        return link
+    origin, path = urlsplit(base.rstrip("/")), urlsplit(link)
+    return urlunsplit((origin.scheme, origin.netloc, origin.path + path.path, path.query, ""))
 
 
 def send(notice_id: int) -> str:

@@ -1,6 +1,8 @@
 """SMS notices: one per event whatever the retries, redeliveries or worker deaths;
 opt-out honoured except for the legally needed notice."""
 
+import re
+
 import pytest
 from sqlalchemy import select, update
 
@@ -8,7 +10,7 @@ from backoffice import sms
 from backoffice.extensions import db
 from backoffice.jobs import runner
 from backoffice.models.members import MemberNotification
-from backoffice.services import notifications, workflow
+from backoffice.services import cards, notifications, workflow
 from backoffice.sms.base import GatewayError
 from tests import factories
 
@@ -30,6 +32,8 @@ def test_an_approval_sends_one_notice_however_often_it_is_delivered(app, units, 
     assert notifications.enqueue(member.id, "approved") is None  # a retried decision
     texts = outbox(app, member.mobile)
     assert len(texts) == 1 and "स्वीकृत" in texts[0]
+    token = re.search(r"https?://\S+/card/([^/\s]+)\.png", texts[0]).group(1)
+    assert cards.member_for_token(token).id == member.id  # the member's own card link
     db.session.refresh(notice)
     assert notice.state == "sent"
 
