@@ -18,7 +18,8 @@ event ``member.possible_duplicate`` naming the other members by id; the member's
 page and the audit reports list them.
 
 The name words are matched as ``search_key LIKE '% bgel%'``: on PostgreSQL a
-trigram index (pg_trgm, migration 0015) answers it, the mobile's tail likewise;
+trigram index (pg_trgm, migration 0015) answers it, the mobile's tail a btree on the
+reversed number;
 on SQLite it is a scan of the viewer's rows (docs/search.md).
 """
 
@@ -99,7 +100,9 @@ def _by_digits(user, digits: str) -> list[ColumnElement[bool]]:
     found = [Member.id.in_(_number_ids(digits))] if _number_ids(digits) else []
     if PHONE_TAIL_MIN <= len(digits) < 10 and has_permission(user, MEMBER_VIEW_PII):
         # Only where the user sees phones unmasked: the tail would tell a masked phone.
-        tail = Member.mobile.like(f"%{digits}")
+        tail = (func.reverse(Member.mobile).like(f"{digits[::-1]}%")
+                if db.session.get_bind().dialect.name == "postgresql"  # its btree (0015)
+                else Member.mobile.like(f"%{digits}"))
         if set(grants_for(user, MEMBER_VIEW_PII)) != set(grants_for(user, MEMBER_VIEW)):
             tail = and_(tail, member_filter(user, MEMBER_VIEW_PII))
         # (else the list's own scope says it: repeating it misleads PostgreSQL's planner)
