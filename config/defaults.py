@@ -191,10 +191,6 @@ AUDIT_PHONE_RUN_MIN = 4
 # one client address (the join form allows 10 posts an hour per address), are reported.
 AUDIT_REFERRAL_PHONE_MIN = 3
 AUDIT_REFERRAL_ADDRESS_MIN = 10
-# One recruiter's recruits (docs/referrals.md): this many on one phone, or signed up from
-# one client address (the join form allows 10 posts an hour per address), are reported.
-AUDIT_REFERRAL_PHONE_MIN = 3
-AUDIT_REFERRAL_ADDRESS_MIN = 10
 AUDIT_REPORT_DAYS = 7
 
 # Rolls: a single PDF holds at most this many lines (bigger rolls: one PDF per booth, zipped).
