@@ -199,8 +199,11 @@ def routes(app) -> list:
 
 
 def url_of(rule, ids) -> str:
-    path = rule.rule.replace("<export_type>", "csv")
-    assert "<" not in path, f"no value for {rule.rule}: add one to url_of"
+    path = rule.rule.replace("<export_type>", "csv").replace("<kind>", "png")
+    # Any other part of a path (a card's token, a recruiter's code, an id) gets a value
+    # of its converter's kind; the probes then craft the query string and the form.
+    path = re.sub(r"<int:[^>]+>", "1", path)
+    path = re.sub(r"<[^>]+>", "Ab12Cd34", path)
     blueprint = rule.endpoint.partition(".")[0]
     if blueprint in ids and not path.endswith(f"/{blueprint}/"):
         path += f"?id={ids[blueprint]}"
