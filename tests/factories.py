@@ -83,8 +83,15 @@ def delete_members_for_real(*where) -> None:
     """Remove members a test committed for real the way the app would delete a row: one
     audited delete each, so `audit verify --state` in a later test still finds every
     gone row explained (a bulk DELETE would leave rows no event accounts for)."""
-    from sqlalchemy import select
+    from sqlalchemy import delete, select
 
-    for member in db.session.scalars(select(Member).where(*where)).all():
+    from backoffice.models import MemberCard
+    from backoffice.models.members import MemberNotification
+
+    members = db.session.scalars(select(Member).where(*where)).all()
+    ids = [member.id for member in members]
+    for model in (MemberNotification, MemberCard):  # rows that only exist for the member
+        db.session.execute(delete(model).where(model.member_id.in_(ids)))
+    for member in members:
         db.session.delete(member)
     db.session.flush()
