@@ -8,7 +8,7 @@ from sqlalchemy import delete, select
 
 from backoffice import create_app
 from backoffice.extensions import db
-from backoffice.models import Member, MemberDaily, MemberTally, RoleAssignment, StaffUser, Unit
+from backoffice.models import Job, Member, MemberDaily, MemberTally, RoleAssignment, StaffUser, Unit
 from backoffice.services import workflow
 from backoffice.services.errors import ServiceError, ValidationError
 from tests import factories
@@ -150,6 +150,8 @@ def _remove_race_fixture(created):
     factories.delete_members_for_real(Member.id == created["member"])
     db.session.execute(delete(RoleAssignment).where(RoleAssignment.user_id.in_(created["users"])),
                        execution_options=cleanup)
+    # jobs the scaffolding's staff started (an approval's SMS notice, a roll's notices)
+    db.session.execute(delete(Job).where(Job.created_by_id.in_(created["users"])))
     db.session.execute(delete(StaffUser).where(StaffUser.id.in_(created["users"])),
                        execution_options=cleanup)
     db.session.execute(delete(MemberTally).where(MemberTally.block_id.in_(created["units"])))
