@@ -21,6 +21,7 @@ from backoffice.extensions import db, limiter
 from backoffice.models import Member
 from backoffice.security import allows_camera
 from backoffice.services import cards, photos
+from backoffice.views.base import id_or_404
 
 bp = Blueprint("cards", __name__)
 STATIC = Path(__file__).resolve().parent.parent / "static" / "check"
@@ -74,34 +75,8 @@ def _card_response(data: bytes, mimetype: str, name: str):
     return response
 
 
-@bp.route("/card/<token>.<kind>")
-@limiter.limit(lambda: current_app.config["CARD_RATE_LIMIT"])
-def card_file(token: str, kind: str):
-    if kind not in ("png", "pdf"):
-        abort(404)
-    member = _card_member(token)
-    statement = cards.current_statement(member)
-    payload = cards.verify(statement).payload
-    audit.record("card.viewed", entity_type="member", entity_id=member.id,
-                 unit_id=member.block_id, details={"card": payload["c"], "as": kind})
-    stored = photos.read(member.photo_path)
-    photo = stored.data if stored else None
-    data = (cards.render_png(payload, statement, photo) if kind == "png"
-            else cards.render_pdf(payload, statement, photo))
-    db.session.commit()
-    return _card_response(data, "image/png" if kind == "png" else "application/pdf",
-                          f"{payload['n']}.{kind}")
-
-
-@bp.route("/members/<int:member_id>/card.<kind>")
-@login_required
-def staff_card(member_id: int, kind: str):
-    """The member's card for office holders who may see the member: the same answer (404)
-    for a member outside their units, one without a card, or no member at all."""
-    member = db.session.get(Member, member_id)
-    if kind not in ("png", "pdf") or member is None or not cards.can_have_card(member) \
-            or not scoping.member_in_scope(current_user, MEMBER_VIEW, member):
-        abort(404)
+def _send_card(member: Member, kind: str, *, attachment: bool = False):
+    """The member's current card as a PNG or PDF, its viewing audited."""
     statement = cards.current_statement(member)
     payload = cards.verify(statement).payload
     audit.record("card.viewed", entity_type="member", entity_id=member.id,
@@ -113,5 +88,27 @@ def staff_card(member_id: int, kind: str):
     db.session.commit()
     response = _card_response(data, "image/png" if kind == "png" else "application/pdf",
                               f"{payload['n']}.{kind}")
-    response.headers["Content-Disposition"] = f'attachment; filename="{payload["n"]}.{kind}"'
+    if attachment:
+        response.headers["Content-Disposition"] = \
+            f'attachment; filename="{payload["n"]}.{kind}"'
     return response
+
+
+@bp.route("/card/<token>.<kind>")
+@limiter.limit(lambda: current_app.config["CARD_RATE_LIMIT"])
+def card_file(token: str, kind: str):
+    if kind not in ("png", "pdf"):
+        abort(404)
+    return _send_card(_card_member(token), kind)
+
+
+@bp.route("/members/<member_id>/card.<kind>")
+@login_required
+def staff_card(member_id: str, kind: str):
+    """The member's card for office holders who may see the member: the same answer (404)
+    for a member outside their units, one without a card, or no member at all."""
+    member = db.session.get(Member, id_or_404(member_id))
+    if kind not in ("png", "pdf") or member is None or not cards.can_have_card(member) \
+            or not scoping.member_in_scope(current_user, MEMBER_VIEW, member):
+        abort(404)
+    return _send_card(member, kind, attachment=True)
