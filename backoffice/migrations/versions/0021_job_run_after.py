@@ -1,7 +1,7 @@
 """job.run_after: a job that must not run before a time (a deferred SMS notice)
 
-Revision ID: 0020
-Revises: 0019
+Revision ID: 0021
+Revises: 0020
 Create Date: 2026-11-30 13:45:00
 
 A plain nullable ADD COLUMN on both databases. A queued job with ``run_after`` in
@@ -12,8 +12,8 @@ wait this way (docs/notifications.md).
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0020'
-down_revision = '0019'
+revision = '0021'
+down_revision = '0020'
 branch_labels = None
 depends_on = None
 
