@@ -11,7 +11,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Blueprint, abort, current_app, jsonify, make_response, render_template
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    jsonify,
+    make_response,
+    render_template,
+    request,
+)
 from flask_login import current_user, login_required
 
 from backoffice import audit
@@ -20,7 +28,7 @@ from backoffice.auth.roles import MEMBER_VIEW
 from backoffice.extensions import db, limiter
 from backoffice.models import Member
 from backoffice.security import allows_camera
-from backoffice.services import cards, photos
+from backoffice.services import cards, photos, roll_check
 from backoffice.views.base import id_or_404
 
 bp = Blueprint("cards", __name__)
@@ -56,6 +64,33 @@ def public_key():
 @bp.route("/check/revoked.json")
 def revoked():
     return _no_cache(cards.revocation_list())
+
+
+def _public(response):
+    """The same for everyone, no login, no cookie: any cache may keep it, and must ask
+    again (the ETag makes asking cheap)."""
+    response.cache_control.public = True
+    response.cache_control.no_cache = True
+    return response
+
+
+@bp.route("/check/rolls.json")
+def final_rolls():
+    """The signed index of the final rolls a typed number is looked up in, on the phone."""
+    return _public(jsonify(roll_check.index()))
+
+
+@bp.route("/check/rolls/<roll_id>.bin")
+def final_roll(roll_id: str):
+    """One current final roll: membership numbers, booths and serials, no names."""
+    wanted = id_or_404(roll_id)
+    roll = next((roll for roll in roll_check.current_rolls() if roll.id == wanted), None)
+    if roll is None:
+        abort(404)
+    response = _public(make_response(roll_check.roll_file(roll)))
+    response.mimetype = "application/octet-stream"
+    response.add_etag()
+    return response.make_conditional(request)
 
 
 def _card_member(token: str):

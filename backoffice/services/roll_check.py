@@ -1,0 +1,181 @@
+"""The final rolls for the offline checker: a typed membership number is looked up on
+the phone, in signed lists it downloaded, never sent anywhere (docs/cards.md, "A typed
+number").
+
+Two kinds of file, both signed with the card key:
+
+- one file per current final roll (the newest final roll of each unit), with nothing
+  but membership numbers (as member ids), booths and serials: no names, ages or
+  relatives. A final roll never changes, so its file is made once per process and kept;
+- an index (``/check/rolls.json``), made on each request: the current final rolls, the
+  numbers on them whose member is no longer approved or was erased, and its time.
+
+A roll file: version (1 byte, 1) | key id (4 bytes) | Ed25519 signature (64 bytes) of
+``ROLL_CONTEXT`` followed by the body | the body, zlib-compressed. Uncompressed, the
+body is a JSON header line ``{"v": 1, "roll": id, "booths": [[booth, last serial],
+...], "n": entries}`` and then, booth after booth, one varint per serial from 1 to the
+booth's last: 0 for a serial that is not on the roll (an upheld objection), else the
+zigzag-coded difference from the member id of the booth's previous entry. Serials
+within a booth follow member ids at the freeze, so the differences are small.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import zlib
+
+from flask import current_app
+from sqlalchemy import or_, select
+
+from backoffice.extensions import db
+from backoffice.models import Member, Roll, RollEntry, Unit, utcnow
+from backoffice.services import cards
+
+VERSION = 1
+#: what the signatures cover before the signed bytes: neither can pass for the other,
+#: nor for a card statement (first byte 1) or the revocation list
+ROLL_CONTEXT = b"sadasya-roll-v1:"
+INDEX_CONTEXT = b"sadasya-rolls-v1:"
+HEAD_BYTES = 1 + 4 + 64
+
+_lock = threading.Lock()
+
+
+def current_rolls() -> list[Roll]:
+    """The newest final roll of each unit: an older final roll of the same unit was
+    replaced by the later election's."""
+    newest: dict[int, Roll] = {}
+    for roll in db.session.scalars(select(Roll).where(Roll.status == "final")
+                                   .order_by(Roll.finalised_at, Roll.id)):
+        newest[roll.unit_id] = roll
+    return sorted(newest.values(), key=lambda roll: roll.id)
+
+
+def _varint(number: int, out: bytearray) -> None:
+    while number >= 0x80:
+        out.append((number & 0x7F) | 0x80)
+        number >>= 7
+    out.append(number)
+
+
+def encode_entries(roll_id: int, rows) -> bytes:
+    """The uncompressed body from (member id, booth, serial) rows in booth order, then
+    serial order (removed entries left out)."""
+    booths: list[list] = []
+    stream = bytearray()
+    booth, previous_id, previous_serial, count = None, 0, 0, 0
+    for member_id, booth_no, serial in rows:
+        if booth_no != booth:
+            booth, previous_id, previous_serial = booth_no, 0, 0
+            booths.append([booth_no, 0])
+        for _gap in range(serial - previous_serial - 1):
+            stream.append(0)  # a serial that is not on the roll
+        difference = member_id - previous_id
+        _varint(difference * 2 if difference >= 0 else -difference * 2 - 1, stream)
+        previous_id, previous_serial = member_id, serial
+        booths[-1][1] = serial
+        count += 1
+    header = json.dumps({"v": VERSION, "roll": roll_id, "booths": booths, "n": count},
+                        ensure_ascii=False, separators=(",", ":")).encode()
+    return header + b"\n" + bytes(stream)
+
+
+def decode_entries(body: bytes) -> tuple[dict, dict[int, tuple[str, int]]]:
+    """The header and {member id: (booth, serial)} of an uncompressed body (tests,
+    support; the browser does the same in static/check/numbers.js)."""
+    newline = body.index(b"\n")
+    header = json.loads(body[:newline])
+    found: dict[int, tuple[str, int]] = {}
+    position = newline + 1
+    for booth_no, last in header["booths"]:
+        previous = 0
+        for serial in range(1, last + 1):
+            value, shift = 0, 0
+            while True:
+                byte = body[position]
+                position += 1
+                value |= (byte & 0x7F) << shift
+                shift += 7
+                if byte < 0x80:
+                    break
+            if value:
+                previous += value >> 1 if value % 2 == 0 else -((value + 1) >> 1)
+                found[previous] = (booth_no, serial)
+    return header, found
+
+
+def _rows(roll_id: int):
+    return db.session.execute(
+        select(RollEntry.member_id, RollEntry.booth_no, RollEntry.serial)
+        .where(RollEntry.roll_id == roll_id, RollEntry.removed.is_(False))
+        .order_by(RollEntry.booth_key, RollEntry.booth_no, RollEntry.serial)
+        .execution_options(yield_per=5000))
+
+
+def sign_roll(roll_id: int, body: bytes, key=None) -> bytes:
+    key = key or cards.signing_key()
+    compressed = zlib.compress(body, 9)
+    return (bytes([VERSION]) + cards.key_id(cards.raw_public(key.public_key()))
+            + key.sign(ROLL_CONTEXT + compressed) + compressed)
+
+
+def open_roll(data: bytes, public=None) -> bytes | None:
+    """The uncompressed body of a signed roll file, or None if its signature fails."""
+    from cryptography.exceptions import InvalidSignature
+    public = public or cards.signing_key().public_key()
+    if len(data) < HEAD_BYTES or data[0] != VERSION \
+            or data[1:5] != cards.key_id(cards.raw_public(public)):
+        return None
+    try:
+        public.verify(data[5:HEAD_BYTES], ROLL_CONTEXT + data[HEAD_BYTES:])
+    except InvalidSignature:
+        return None
+    return zlib.decompress(data[HEAD_BYTES:])
+
+
+def roll_file(roll: Roll) -> bytes:
+    """A final roll's signed file, made once per process and card key (a final roll
+    never changes: the database refuses it)."""
+    key = cards.signing_key()
+    kid = cards.key_id(cards.raw_public(key.public_key()))
+    kept = current_app.extensions.setdefault("roll_check_files", {})
+    with _lock:
+        data = kept.get((roll.id, kid))
+    if data is None:
+        data = sign_roll(roll.id, encode_entries(roll.id, _rows(roll.id)), key)
+        current = {item.id for item in current_rolls()}
+        with _lock:
+            for stale in [k for k in kept if k[0] not in current]:
+                del kept[stale]  # a roll replaced by a newer election's
+            kept[(roll.id, kid)] = data
+    return data
+
+
+def revoked_numbers(roll_ids: list[int]) -> list[int]:
+    """Member ids on these rolls whose member is no longer approved or was erased."""
+    if not roll_ids:
+        return []
+    return list(db.session.scalars(
+        select(RollEntry.member_id).distinct().join(Member, Member.id == RollEntry.member_id)
+        .where(RollEntry.roll_id.in_(roll_ids), RollEntry.removed.is_(False),
+               or_(Member.status != "approved", Member.erased_at.is_not(None)))
+        .order_by(RollEntry.member_id)))
+
+
+def index() -> dict:
+    """What the checker downloads first: {"list": base64url(JSON), "kid", "sig"}, like
+    the revocation list, under its own context."""
+    rolls = current_rolls()
+    units = {unit.id: unit for unit in db.session.scalars(
+        select(Unit).where(Unit.id.in_([roll.unit_id for roll in rolls])))}
+    body = json.dumps({
+        "v": VERSION, "issued": utcnow().isoformat(timespec="seconds") + "Z",
+        "rolls": [{"id": roll.id, "title": roll.title, "n": roll.entry_count,
+                   "unit": [units[roll.unit_id].name_hi, units[roll.unit_id].name_en],
+                   "final": roll.finalised_at.date().isoformat()} for roll in rolls],
+        "revoked": revoked_numbers([roll.id for roll in rolls]),
+    }, ensure_ascii=False, separators=(",", ":")).encode()
+    key = cards.signing_key()
+    return {"list": cards.b64u(body), "kid": cards.b64u(cards.key_id(
+        cards.raw_public(key.public_key()))), "sig": cards.b64u(key.sign(INDEX_CONTEXT + body))}
