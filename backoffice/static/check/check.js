@@ -127,6 +127,10 @@
     });
   }
   window.sadasyaCheck = check;  // the QR scanner hands its text here
+  // the keys by id, once read, for the typed number's lists (numbers.js)
+  window.sadasyaKeys = function () {
+    return ready.then(function () { return keys; }, function () { return keys; });
+  };
 
   document.getElementById("check-form").addEventListener("submit", function (event) {
     event.preventDefault();
