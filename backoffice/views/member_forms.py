@@ -16,6 +16,7 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from backoffice.auth.roles import MEMBER_CREATE, MEMBER_EDIT
 from backoffice.auth.scoping import has_permission, scoped_units
+from backoffice.database import commit_keeping_loaded
 from backoffice.extensions import db
 from backoffice.services import members as member_service
 from backoffice.services.errors import ServiceError, ValidationError
@@ -154,7 +155,9 @@ class MemberFormMixin:
             db.session.rollback()
             flash(str(error.message), "error")
             return False
-        db.session.commit()
+        # What follows (the redirect: the member's id, status and units) reads only what
+        # this transaction wrote: kept loaded, not read again.
+        commit_keeping_loaded()
         self.after_model_change(form, member, True)
         return member
 

@@ -20,6 +20,7 @@ from wtforms.validators import Length
 
 from backoffice.auth.roles import MEMBER_CREATE, MEMBER_VERIFY
 from backoffice.auth.scoping import has_permission, member_filter, member_in_scope
+from backoffice.database import commit_keeping_loaded
 from backoffice.extensions import db
 from backoffice.i18n import current_language
 from backoffice.models import Member, PhoneVerification, utcnow
@@ -79,8 +80,9 @@ class VerifyMixin:
         member = self._member_to_verify()
         form = VerifyForm(request.form if request.method == "POST" else None)
         if request.method == "POST" and form.validate():
+            member_id = member.id  # the step commits: reading it afterwards reloads the row
             self._verify_step(member, form)
-            return redirect(url_for(".verify", id=member.id))
+            return redirect(url_for(".verify", id=member_id))
         return self.render("admin/verify.html", member=member, form=form,
                            photo_form=PhotoForm(), phone=mask_phone(member.mobile),
                            number=format_membership_no(member.id),
@@ -89,11 +91,12 @@ class VerifyMixin:
 
     def _verify_step(self, member, form) -> None:
         try:
-            # settle: the claim is committed before the gateway is called (docs/sqlite.md).
+            # settle: the claim is committed before the gateway is called (docs/sqlite.md);
+            # the user and member stay loaded for the send's audit event.
             if form.step.data == "send":
                 result = verification.send_code(member, actor=current_user, ip=_client_ip(),
                                                 locale=current_language(),
-                                                settle=db.session.commit)
+                                                settle=commit_keeping_loaded)
             else:
                 result = verification.check_code(member, form.code.data, actor=current_user,
                                                  settle=db.session.commit)
@@ -107,6 +110,7 @@ class VerifyMixin:
     @accepts_file("PHOTO_MAX_BYTES")
     def photo(self):
         member = self._member_to_verify()
+        member_id = member.id
         form = PhotoForm(get_form_data())  # request.form and request.files together
         upload = form.photo.data
         try:
@@ -116,7 +120,7 @@ class VerifyMixin:
         else:
             db.session.commit()
             flash(_("The photo is saved."), "success")
-        return redirect(url_for(".verify", id=member.id))
+        return redirect(url_for(".verify", id=member_id))
 
     @expose("/waiting/")
     def waiting_view(self):
