@@ -27,6 +27,7 @@ from backoffice import (
     security,
     sms,
     static_files,
+    status,
     uploads,
 )
 from backoffice.extensions import csrf, db, limiter, migrate
@@ -65,6 +66,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     auth.init_app(app)
     errors.init_app(app)
     app.register_blueprint(join.bp)
+    app.register_blueprint(status.bp)  # a member's own status
     app.register_blueprint(card_views.bp)  # /check and the card links
     health.init_app(app)
     init_admin(app)

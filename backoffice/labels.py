@@ -46,6 +46,8 @@ LABELS: dict[str, dict[str, object]] = {
         "member.possible_duplicate": _l("Possible duplicate flagged"),
         "otp.send": _l("Code sent by SMS"), "otp.send_failed": _l("SMS not sent"),
         "otp.check": _l("Code checked"),
+        "member.sms_opt_out": _l("Member turned SMS notices off"),
+        "member.sms_opt_in": _l("Member turned SMS notices on"),
         "staff.create": _l("Staff member added"), "staff.update": _l("Staff member changed"),
         "role.create": _l("Role given"), "role.delete": _l("Role taken away"),
         "unit.create": _l("Unit added"), "unit.update": _l("Unit changed"),

@@ -1,8 +1,12 @@
 """How long /join takes to answer a new signup and a refused one (voter ID taken).
 
     BACKOFFICE_ENV=development .venv/bin/python benchmarks/join_timing.py \
-        [--rounds 40] [--gateway-ms 300] \
+        [--page join|status] [--rounds 40] [--gateway-ms 300] \
         [--database-url postgresql+psycopg://postgres@127.0.0.1:5432/bench_join]
+
+With ``--page status``: /status's lookup of a registered voter ID (a code is sent)
+against an unknown one (a stand-in), the same way: "new" is the registered one,
+"refused" the unknown one (docs/status.md).
 
 The join page must not tell who is a member, by its answer or by its time.
 A stand-in gateway keeps the codes in memory and takes --gateway-ms to send,
@@ -96,10 +100,13 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=40)
     parser.add_argument("--gateway-ms", type=float, default=300)
     parser.add_argument("--database-url")
+    parser.add_argument("--page", choices=("join", "status"), default="join")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         url = fresh_database(args.database_url, tmp)
         app, block = make_app(url, tmp, args.gateway_ms / 1000)
+        if args.page == "status":
+            return report(app, status_times(app, block, args.rounds))
         post(app, block, 0, TAKEN)  # the voter ID now taken
         for n in range(1, 6):  # the process learns how long the gateway takes
             post(app, block, n, f"WRM{n:07d}")
@@ -110,14 +117,43 @@ def main() -> None:
                 number = 1000 + 2 * n + (kind == "refused")
                 epic = f"NEW{number:07d}" if kind == "new" else TAKEN
                 times[kind].append(post(app, block, number, epic))
-        for kind, values in times.items():
-            values.sort()
-            print(f"{kind:8} median {statistics.median(values) * 1000:7.1f} ms   "
-                  f"p90 {values[int(len(values) * 0.9)] * 1000:7.1f} ms")
-        ratio = statistics.median(times["refused"]) / statistics.median(times["new"])
-        print(f"ratio of medians (refused / new): {ratio:.2f}")
-        with app.app_context():
-            db.engine.dispose()
+        report(app, times)
+
+
+def report(app, times: dict[str, list[float]]) -> None:
+    for kind, values in times.items():
+        values.sort()
+        print(f"{kind:8} median {statistics.median(values) * 1000:7.1f} ms   "
+              f"p90 {values[int(len(values) * 0.9)] * 1000:7.1f} ms")
+    ratio = statistics.median(times["refused"]) / statistics.median(times["new"])
+    print(f"ratio of medians (refused / new): {ratio:.2f}")
+    with app.app_context():
+        db.engine.dispose()
+
+
+def look_up(app, typed: str) -> float:
+    client = app.test_client()
+    begun = time.perf_counter()
+    response = client.post("/status", data={"number": typed})
+    elapsed = time.perf_counter() - begun
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    return elapsed
+
+
+def status_times(app, block: int, rounds: int) -> dict[str, list[float]]:
+    """Members joined first (their voter IDs registered); then each round looks up one
+    registered voter ID and one unknown, alternating which goes first."""
+    app.config.update(STATUS_LOOKUP_LIMIT="1000/hour")
+    for n in range(rounds + 5):
+        post(app, block, 5000 + n, f"REG{n:07d}")
+    for n in range(rounds, rounds + 5):  # the process learns how long the gateway takes
+        look_up(app, f"REG{n:07d}")
+    times = {"new": [], "refused": []}
+    for n in range(rounds):
+        order = ["new", "refused"] if n % 2 else ["refused", "new"]
+        for kind in order:
+            times[kind].append(look_up(app, f"REG{n:07d}" if kind == "new" else f"UNK{n:07d}"))
+    return times
 
 
 if __name__ == "__main__":

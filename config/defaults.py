@@ -158,6 +158,13 @@ JOIN_MIN_SECONDS = 4
 JOIN_FORM_MAX_SECONDS = 2 * 3600
 # A telephone number people joining may call for help, shown on the join pages ("" hides it).
 JOIN_HELPLINE = ""
+# A member's status lookup (/status, docs/status.md): posts per client address; code sends
+# and code checks per membership number or voter ID typed; how long the status page
+# stays open after the code is checked.
+STATUS_RATE_LIMIT = "20/hour"
+STATUS_LOOKUP_LIMIT = "3/hour;6/day"
+STATUS_CHECK_LIMIT = "10/hour;20/day"
+STATUS_SESSION_SECONDS = 300
 # Reverse proxies in front of the app (0: none). Their X-Forwarded-* headers are
 # trusted only with this set, for client addresses and https URLs. None: production
 # refuses to start until the operator sets it (0 included); development takes 0.

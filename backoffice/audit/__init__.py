@@ -15,9 +15,9 @@ from __future__ import annotations
 from flask import Flask
 
 from backoffice.audit.capture import AUDITED_TABLES, install
-from backoffice.audit.events import pii, record, start_session
+from backoffice.audit.events import MEMBER_SELF, pii, record, start_session
 
-__all__ = ["AUDITED_TABLES", "init_app", "pii", "record", "start_session"]
+__all__ = ["AUDITED_TABLES", "MEMBER_SELF", "init_app", "pii", "record", "start_session"]
 
 
 def init_app(app: Flask) -> None:

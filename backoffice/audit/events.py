@@ -49,11 +49,19 @@ def start_session() -> None:
     session[SESSION_KEY] = secrets.token_hex(16)
 
 
+#: ``actor`` of a member's own act (at /status): no staff user is named, even one logged
+#: in in the same browser
+MEMBER_SELF = "member-self"
+
+
 def _context(actor) -> dict:
     context = {"actor_user_id": None, "actor_roles": "[]", "source_ip": None,
                "request_id": None, "session_ref": None}
-    if actor is None and has_request_context() and getattr(current_user, "is_authenticated",
-                                                             False):
+    own = actor is MEMBER_SELF
+    if own:
+        actor = None
+    if actor is None and not own and has_request_context() and getattr(
+            current_user, "is_authenticated", False):
         actor = current_user
     if actor is not None:
         context["actor_user_id"] = actor.id

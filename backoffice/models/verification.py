@@ -91,3 +91,10 @@ class JoinSignup(Base):
     last_sent_at: Mapped[datetime | None]
     expires_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    # A /status lookup is a row of the same kind (migration 0020, docs/status.md): its
+    # own code's HMAC, a keyed hash of the number or voter ID typed (its limits), and
+    # when its code was checked.
+    purpose: Mapped[str] = mapped_column(String(10), default="join", server_default="join")
+    code_hash: Mapped[str | None] = mapped_column(String(64))
+    lookup_key: Mapped[str | None] = mapped_column(String(64))
+    checked_at: Mapped[datetime | None]

@@ -35,3 +35,16 @@ def parse_membership_no(text: str) -> int | None:
     except StdnumError:
         return None
     return int(compact[:-1])
+
+
+def parse_typed_membership_no(text: str) -> int | None:
+    """A membership number as a member types it: with or without the prefix, spaces,
+    dashes or its leading zeros (``CG000123454``, ``123454``), but always with its
+    check digit, so that a typo finds nobody rather than someone else."""
+    prefix = current_app.config["MEMBERSHIP_PREFIX"]
+    compact = re.sub(r"[\s\-/.]+", "", text or "").upper()
+    if compact.startswith(prefix):
+        compact = compact[len(prefix):]
+    if not compact.isascii() or not compact.isdigit() or not 2 <= len(compact) <= _DIGITS + 1:
+        return None
+    return parse_membership_no(compact.zfill(_DIGITS + 1)) or None

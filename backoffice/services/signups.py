@@ -39,27 +39,37 @@ def _hash(handle: str) -> str:
 def start(member: Member | None, typed_mobile: str | None = None) -> tuple[JoinSignup, str]:
     """A new signup and its handle, for ``member`` or, when refused (None), for the
     number typed. Old signups are dropped on the way: the same work either way."""
-    now = utcnow()
-    db.session.execute(delete(JoinSignup).where(JoinSignup.created_at < now - KEEP))
-    handle = secrets.token_urlsafe(24)
     phone = None
     if member is None:
         try:
             phone = normalise_mobile(typed_mobile)
         except ValidationError:
             phone = None  # only forms that look automated get here with a bad number
-    signup = JoinSignup(handle_hash=_hash(handle), member_id=member.id if member else None,
-                        phone=phone, sends=0, checks=0, created_at=now)
+    return open_row("join", member.id if member else None, phone=phone)
+
+
+def open_row(purpose: str, member_id: int | None, *, phone: str | None = None,
+             lookup_key: str | None = None) -> tuple[JoinSignup, str]:
+    """A new public code session (a /join signup or a /status lookup) and its random
+    handle, the browser's only name for it; rows older than a day are dropped on the
+    way, the same work whether or not the session has a member."""
+    now = utcnow()
+    db.session.execute(delete(JoinSignup).where(JoinSignup.created_at < now - KEEP))
+    handle = secrets.token_urlsafe(24)
+    signup = JoinSignup(handle_hash=_hash(handle), member_id=member_id, phone=phone,
+                        lookup_key=lookup_key, purpose=purpose, sends=0, checks=0,
+                        created_at=now)
     db.session.add(signup)
     db.session.flush()
     return signup, handle
 
 
-def find(handle) -> JoinSignup | None:
+def find(handle, purpose: str = "join") -> JoinSignup | None:
     if not isinstance(handle, str) or not handle or len(handle) > 64:
         return None
     return db.session.scalar(select(JoinSignup).where(
-        JoinSignup.handle_hash == _hash(handle), JoinSignup.created_at >= utcnow() - KEEP))
+        JoinSignup.handle_hash == _hash(handle), JoinSignup.purpose == purpose,
+        JoinSignup.created_at >= utcnow() - KEEP))
 
 
 def send(signup: JoinSignup, *, ip: str, locale: str,
@@ -94,7 +104,11 @@ def number(signup: JoinSignup) -> str | None:
 def masked_number(signup: JoinSignup) -> str:
     """+919876543210 as "+91 98••••3210": enough for its owner to see a typo, alike
     for a member and a refused signup (each shows the number typed)."""
-    phone = number(signup)
+    return mask(number(signup))
+
+
+def mask(phone: str | None) -> str:
+    """+919876543210 as "+91 98••••3210" ("" for none)."""
     if not phone:
         return ""
     return f"{phone[:3]} {phone[3:5]}{'•' * (len(phone) - 9)}{phone[-4:]}"

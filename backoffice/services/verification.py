@@ -339,47 +339,94 @@ def send_decoy(signup: JoinSignup, *, ip: str = "",
                settle: Callable[[], None] | None = None) -> Result:
     """A refused /join signup's send: the answers, counts and limits of send_code()
     on the signup's own row, and no SMS (see JoinSignup)."""
-    db.session.scalars(select(JoinSignup).where(JoinSignup.id == signup.id).with_for_update()
+    return send_on_row(signup, waits_for=signup.phone, limits=_limits(signup.phone, None, ip),
+                       settle=settle)
+
+
+def send_on_row(row: JoinSignup, *, waits_for: str | None, limits: list[tuple[str, str, str]],
+                settle: Callable[[], None] | None = None,
+                deliver: Callable[[JoinSignup], None] | None = None) -> Result:
+    """A send of a code whose counts live on a JoinSignup row: a refused /join signup's
+    stand-in, or a /status lookup (services/lookups.py). The answers, counts, cooldown
+    and limits of send_code(); the phone ``waits_for`` names serves its wrong-code waits.
+
+    Without ``deliver`` nothing is sent (a stand-in): while the gateway has been
+    failing it answers that failure, as a real send would. With it, ``deliver(row)``
+    runs after the claim is settled (committed) and raises GatewayError when the SMS did
+    not go: the claim is then given back, as send_code() gives its claim back.
+    """
+    db.session.scalars(select(JoinSignup).where(JoinSignup.id == row.id).with_for_update()
                        .execution_options(populate_existing=True)).one()
     now = utcnow()
-    if signup.phone and (waiting := _must_wait(signup.phone, now)):
+    if waits_for and (waiting := _must_wait(waits_for, now)):
         return waiting
-    before = (signup.sends, signup.checks, signup.expires_at)
-    if (signup.expires_at is None or signup.expires_at <= now
-            or signup.checks >= _config("OTP_MAX_CHECKS")):
-        signup.sends, signup.checks = 0, 0  # as a new code would start
-        signup.expires_at = now + timedelta(seconds=_config("OTP_TTL_SECONDS"))
-    elif refusal := resend_refusal(signup.sends, signup.last_sent_at, now):
+    before = (row.sends, row.checks, row.expires_at)
+    if (row.expires_at is None or row.expires_at <= now
+            or row.checks >= _config("OTP_MAX_CHECKS")):
+        row.sends, row.checks = 0, 0  # as a new code would start
+        row.expires_at = now + timedelta(seconds=_config("OTP_TTL_SECONDS"))
+    elif refusal := resend_refusal(row.sends, row.last_sent_at, now):
         return refusal
-    charge = ratelimits.charge(_limits(signup.phone, None, ip))
+    charge = ratelimits.charge(limits)
     if charge is None:
         return Result(False, sms.REASONS["too_many"])
-    if (reason := sms_health.outage()) is not None:  # as a real send fails, given back
-        charge.refund()
-        signup.sends, signup.checks, signup.expires_at = before
+    if deliver is None and (reason := sms_health.outage()) is not None:
+        charge.refund()  # as a real send fails, given back
+        row.sends, row.checks, row.expires_at = before
         (settle or db.session.flush)()
         return Result(False, sms.REASONS[reason])
-    signup.sends += 1
-    signup.last_sent_at = now
+    row.sends += 1
+    row.last_sent_at = now
+    row_id, sends = row.id, row.sends
     (settle or db.session.flush)()
+    if deliver is not None:
+        try:
+            deliver(row)
+        except sms.GatewayError as error:
+            charge.refund()
+            db.session.execute(update(JoinSignup).where(
+                JoinSignup.id == row_id, JoinSignup.sends == sends).values(
+                sends=before[0], checks=before[1], expires_at=before[2]))
+            return Result(False, error.message)
     return Result(True, _l("A code was sent by SMS to the member's mobile."))
 
 
 def check_decoy(signup: JoinSignup, code: str) -> Result:
     """A refused /join signup's check: check_code()'s answers, never a match."""
+    return check_on_row(signup, code, waits_for=signup.phone)
+
+
+def check_on_row(row: JoinSignup, code: str, *, waits_for: str | None,
+                 limits: list[tuple[str, str, str]] | None = None,
+                 matches: Callable[[str], bool] | None = None) -> Result:
+    """A check of a code whose counts live on a JoinSignup row: check_code()'s answers
+    and counts. Without ``matches`` it never matches (a stand-in); ``limits`` are
+    charged once per counted check (a /status lookup's per number)."""
     if _typed(code) is None:
         return Result(False, _l("Enter the 6-digit code, using the digits 0-9."))
+    code = _typed(code)
     now = utcnow()
-    if signup.phone and (waiting := _must_wait(signup.phone, now)):
+    if waits_for and (waiting := _must_wait(waits_for, now)):
         return waiting
-    if not signup.sends or signup.expires_at is None or signup.expires_at <= now:
+    if not row.sends or row.expires_at is None or row.expires_at <= now:
         return Result(False, sms.REASONS["expired"])
+    if limits and ratelimits.charge(limits) is None:
+        return Result(False, sms.REASONS["wrong_code_limit"])
     counted = db.session.execute(
         update(JoinSignup)
-        .where(JoinSignup.id == signup.id, JoinSignup.checks < _config("OTP_MAX_CHECKS"))
+        .where(JoinSignup.id == row.id, JoinSignup.checks < _config("OTP_MAX_CHECKS"))
         .values(checks=JoinSignup.checks + 1).returning(JoinSignup.checks)).scalar()
     if counted is None:
         return Result(False, sms.REASONS["wrong_code_limit"])
-    if sms.gateway().manages_codes and (reason := sms_health.outage()) is not None:
-        return Result(False, sms.REASONS[reason])  # a real check asks the gateway too
-    return _wrong(signup.phone, counted, now)
+    if matches is None:
+        if sms.gateway().manages_codes and (reason := sms_health.outage()) is not None:
+            return Result(False, sms.REASONS[reason])  # a real check asks the gateway too
+        return _wrong(waits_for, counted, now)
+    try:
+        right = matches(code)
+    except sms.GatewayError as error:
+        sms_health.record(error.reason)
+        return Result(False, error.message)
+    if not right:
+        return _wrong(waits_for, counted, now)
+    return Result(True, "")
