@@ -68,8 +68,15 @@ def load_units(rows: Iterable[dict[str, str]], *, is_generated: bool = False) ->
 
 
 def ancestors(unit: Unit) -> dict[str, int]:
-    """{level: id} for the unit and every unit above it."""
+    """{level: id} for the unit and every unit above it.
+
+    Every unit sits exactly one level below its parent (create_unit, move_unit), so a
+    path from the state down to the unit names one unit per level in order: read from
+    the path, with no query. A path of another length (a tree without its state) asks
+    the database."""
     ids = unit.ancestor_ids
+    if ids and ids[-1] == unit.id and len(ids) == level_depth(unit.level) + 1:
+        return dict(zip(LEVELS, ids))
     levels = dict(db.session.execute(select(Unit.id, Unit.level).where(Unit.id.in_(ids))).all())
     return {levels[unit_id]: unit_id for unit_id in ids}
 

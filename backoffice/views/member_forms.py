@@ -56,15 +56,17 @@ class MemberForm(AdminForm):
 
 def _unit_choices(permission) -> tuple[list, list]:
     """The actor's blocks and zones as (id, name): one query, once per request (kept in
-    flask.g, never on the view, which every user shares)."""
+    flask.g, never on the view, which every user shares). The units themselves are kept
+    too, so the session still holds them when the save looks the chosen block up by id
+    (services.members.place): no second query for it."""
     cache = g.setdefault("_unit_choices", {})
     key = (current_user.id, permission)
     if key not in cache:
         units = db.session.scalars(
             scoped_units(current_user, permission, levels=["block", "zone"])).all()
         cache[key] = ([(u.id, str(u)) for u in units if u.level == "block"],
-                      [(u.id, str(u)) for u in units if u.level == "zone"])
-    return cache[key]
+                      [(u.id, str(u)) for u in units if u.level == "zone"], units)
+    return cache[key][:2]
 
 
 class MemberFormMixin:
