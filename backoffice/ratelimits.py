@@ -16,6 +16,7 @@ login and /join limits (RATELIMIT_IN_MEMORY_FALLBACK_ENABLED).
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -163,3 +164,40 @@ def charge(checks: list[tuple[str, str, str]]) -> Charge | None:
 def hit(name: str, value: str, limits: str) -> bool:
     """Count one use of ``name`` for ``value``; False (and nothing counted) once spent."""
     return charge([(name, value, limits)]) is not None
+
+
+@dataclass
+class Refusal:
+    """Which limit refused a charge, and when (epoch seconds) it has room again."""
+
+    name: str
+    retry_at: float
+
+
+@functools.lru_cache(maxsize=64)
+def _parsed(limits: str) -> tuple[RateLimitItem, ...]:
+    return tuple(parse_many(limits))
+
+
+def charge_or_refusal(checks: list[tuple[str, str, str]]) -> Charge | Refusal:
+    """charge(), but a refusal says which limit was spent and when it frees: a sender
+    that can wait (an SMS notice, services/notifications.py) waits for that time."""
+    limiter: DomainLimiter = current_app.extensions["domain_limits"]
+    taken = Charge()
+    for name, value, limits in checks:
+        key = _key(value)
+        for item in _parsed(limits):
+            allowed, counted_by = limiter.hit(item, PREFIX, name, key)
+            if not allowed:
+                taken.refund()
+                try:
+                    retry_at = counted_by.get_window_stats(item, PREFIX, name, key).reset_time
+                except StorageError:
+                    retry_at = 0.0
+                # The sliding window frees a use before the whole window has passed; at
+                # the latest a window's length from now.
+                now = time.time()
+                retry_at = min(max(retry_at, now + 1), now + item.get_expiry())
+                return Refusal(name, retry_at)
+            taken.taken.append((counted_by, item, name, key))
+    return taken

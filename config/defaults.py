@@ -124,6 +124,19 @@ SMS_NOTICE_TEMPLATES = {
                     "dlt_template_id": None},
 }
 NOTIFY_MAX_ATTEMPTS = 5
+# A notice the gateway could not take is tried again after this (doubling each time).
+NOTIFY_RETRY_SECONDS = 60
+# Notices claimed, sent and recorded together (a worker killed mid-batch leaves at most
+# this many "sending": never sent again, docs/notifications.md).
+NOTIFY_BATCH = 100
+# The sending limits notices count against: per mobile number (a family sharing one
+# phone hears of each member's notice, spread out), and the sender's rate for all
+# notices (below the provider's for our sender, leaving room for one-time codes). A
+# notice over a limit waits (the job waits up to NOTIFY_WAIT_SECONDS for the rate, or
+# a new job sends it later): it is never dropped.
+NOTIFY_PHONE_LIMIT = "4/hour;8/day"
+NOTIFY_RATE_LIMIT = "20/second"
+NOTIFY_WAIT_SECONDS = 30
 # The public https address of this site, for Twilio's delivery reports and their signatures.
 PUBLIC_BASE_URL = None
 

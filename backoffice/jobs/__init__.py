@@ -63,15 +63,18 @@ def define(kind: str, *, on_fail: Callable[[dict], None] | None = None,
     return register
 
 
-def submit(kind: str, subject: str, args: dict, actor, *, key: str | None = None) -> Job:
+def submit(kind: str, subject: str, args: dict, actor, *, key: str | None = None,
+           run_after=None) -> Job:
     """A queued job in the caller's transaction (the caller commits, then dispatches).
-    With a key, a job of that key still queued or running is returned instead."""
+    With a key, a job of that key still queued or running is returned instead. With
+    ``run_after`` (a UTC datetime), no delivery runs it before then: the workers'
+    maintenance hands it to the queue once it is due (``dispatch_later`` in the demo)."""
     _load_runners()
     if kind not in RUNNERS:
         raise LookupError(kind)
     values = {"kind": kind, "subject": subject, "active_key": key, "args": json.dumps(args),
               "state": "queued", "progress": 0, "attempts": 0,
-              "created_by_id": getattr(actor, "id", None)}
+              "created_by_id": getattr(actor, "id", None), "run_after": run_after}
     if key is not None:
         try:
             with db.session.begin_nested():  # a double click: the first job wins
@@ -94,6 +97,14 @@ def dispatch(job: Job | int) -> None:
     # The id without loading the (expired) row: the caller's session opens no
     # transaction that the job's own session would run inside.
     queue.deliver(job if isinstance(job, int) else sa_inspect(job).identity[0])
+
+
+def dispatch_later(job_id: int, when) -> None:
+    """After the commit: have a job with ``run_after`` delivered at ``when`` where no
+    worker's maintenance would (the demo's threads); with workers, maintenance does."""
+    from backoffice.jobs import queue
+
+    queue.deliver_at(job_id, when)
 
 
 def latest(subject: str) -> Job | None:

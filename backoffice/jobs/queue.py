@@ -37,6 +37,28 @@ def deliver(job_id: int, *, again: bool = False) -> None:
         raise ValueError(f"JOBS_QUEUE must be rq, thread or inline, not {kind!r}")
 
 
+def deliver_at(job_id: int, when) -> None:
+    """Deliver a job that may not run before ``when`` (UTC): in the app's threads, a
+    timer; with workers (rq), their maintenance hands it over once due; inline: not at
+    all (tests run it when they choose)."""
+    if mode() != "thread":
+        return
+    import threading
+
+    from backoffice.models.base import utcnow
+
+    app = current_app._get_current_object()
+    delay = max(0.0, (when - utcnow()).total_seconds()) + 0.5
+    timer = threading.Timer(delay, lambda: _pool_of(app).submit(_run_in_thread, app, job_id))
+    timer.daemon = True
+    timer.start()
+
+
+def _pool_of(app: Flask) -> ThreadPoolExecutor:
+    with app.app_context():
+        return _pool()
+
+
 def redis_connection(app: Flask | None = None):
     from redis import Redis
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from flask import Flask, current_app, g
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 
 from backoffice import database, jobs
 from backoffice.extensions import db
@@ -114,12 +114,14 @@ def _run(job_id: int) -> str:
     jobs._load_runners()
     token = _token()
     now = utcnow()
-    claimed = db.session.execute(update(Job).where(Job.id == job_id, Job.state == "queued")
-                                 .values(state="running", worker=token, started_at=now,
-                                         heartbeat_at=now, attempts=Job.attempts + 1))
+    claimed = db.session.execute(update(Job).where(
+        Job.id == job_id, Job.state == "queued",
+        or_(Job.run_after.is_(None), Job.run_after <= now)).values(
+        state="running", worker=token, started_at=now, heartbeat_at=now,
+        attempts=Job.attempts + 1))
     db.session.commit()
     if claimed.rowcount != 1:
-        return "skipped"  # delivered again, already running or finished elsewhere
+        return "skipped"  # delivered again, running or finished elsewhere, or not due yet
     _live[job_id] = 0
     kind = db.session.scalar(select(Job.kind).where(Job.id == job_id))
     log.info("job %s (%s) started", job_id, kind, extra={"job_id": job_id, "job_kind": kind})
@@ -221,9 +223,11 @@ def reap() -> dict:
 def redeliver() -> int:
     """Deliver again jobs queued for a while: the process that committed one may have
     died before handing it over, or the queue lost it. A job runs once regardless."""
-    cutoff = utcnow() - timedelta(seconds=current_app.config["JOB_REDELIVER_SECONDS"])
-    waiting = db.session.scalars(select(Job.id).where(Job.state == "queued",
-                                                      Job.created_at < cutoff)).all()
+    now = utcnow()
+    cutoff = now - timedelta(seconds=current_app.config["JOB_REDELIVER_SECONDS"])
+    # A job that waited for its run_after is handed over as soon as it is due.
+    waiting = db.session.scalars(select(Job.id).where(Job.state == "queued", or_(
+        Job.run_after <= now, Job.run_after.is_(None) & (Job.created_at < cutoff)))).all()
     db.session.rollback()
     from backoffice.jobs import queue
 

@@ -44,3 +44,5 @@ class Job(Base):
     started_at: Mapped[datetime | None]
     heartbeat_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
+    # Not claimed before this (a deferred SMS notice); maintenance delivers it when due.
+    run_after: Mapped[datetime | None]

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs
@@ -21,6 +22,7 @@ class FakeTwilio:
     def __init__(self, account_sid: str) -> None:
         self.account_sid = account_sid
         self.sent: list[tuple[str, str]] = []  # (to, body)
+        self.delay = 0.0  # seconds each send takes (a test catches a worker mid-batch)
         self.lock = threading.Lock()
         fake = self
 
@@ -54,6 +56,7 @@ class FakeTwilio:
                     return self.answer(404, {"code": 20404, "message": "not found",
                                              "status": 404})
                 to, body = form["To"][0], form["Body"][0]
+                time.sleep(fake.delay)
                 with fake.lock:
                     fake.sent.append((to, body))
                 return self.answer(201, {"sid": "SM" + uuid.uuid4().hex, "to": to,

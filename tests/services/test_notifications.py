@@ -113,3 +113,104 @@ def test_publishing_a_preliminary_roll_tells_each_entry_once_with_the_claims_dea
     for member in members:
         texts = outbox(app, member.mobile)
         assert len(texts) == 1 and "25/11/2026" in texts[0]
+
+
+def _approved_sharing_a_phone(units, count):
+    members = [factories.member(units["BLK-BILHA"], status="approved") for _ in range(count)]
+    for member in members[1:]:
+        member.mobile = members[0].mobile  # a family's one phone
+    db.session.flush()
+    return members
+
+
+def _due(job_id):
+    """Bring a job's run_after to now (the time it waits for has passed)."""
+    from backoffice.models import Job, utcnow
+
+    db.session.execute(update(Job).where(Job.id == job_id).values(run_after=utcnow()))
+    db.session.commit()
+
+
+def test_a_notice_over_its_numbers_limit_waits_and_is_then_sent_once(app, units):
+    from backoffice.models import AuditEvent, Job
+
+    app.config["NOTIFY_PHONE_LIMIT"] = "1/hour"
+    first, second = _approved_sharing_a_phone(units, 2)
+    for member in (first, second):
+        notifications.enqueue(member.id, "approved")
+    db.session.commit()
+    job_ids = db.session.info.pop(notifications.DISPATCH)
+    results = [runner.run(job_id) for job_id in job_ids]
+    assert results == ["done", "done"]
+    assert notifications.states(first.id) == {"approved": "sent"}
+    assert notifications.states(second.id) == {"approved": "queued"}  # deferred, not dropped
+    assert len(outbox(app, first.mobile)) == 1
+    retry = db.session.scalar(select(Job).where(Job.kind == "notify.send",
+                                                Job.state == "queued"))
+    assert retry.run_after is not None
+    assert runner.run(retry.id) == "skipped"  # a delivery before its time runs nothing
+    assert db.session.scalar(select(AuditEvent.action).where(
+        AuditEvent.entity_id == second.id, AuditEvent.action.like("member.notify%"))) \
+        == "member.notify_deferred"
+    for job_id in job_ids:  # the first jobs delivered again: nothing more
+        runner.run(job_id)
+    assert len(outbox(app, first.mobile)) == 1
+
+    app.config["NOTIFY_PHONE_LIMIT"] = "2/hour"  # the hour has passed, as it were
+    _due(retry.id)
+    assert runner.run(retry.id) == "done"
+    assert notifications.states(second.id) == {"approved": "sent"}
+    assert len(outbox(app, first.mobile)) == 2  # each member's notice, once
+    runner.run(retry.id)
+    assert len(outbox(app, first.mobile)) == 2
+
+
+def test_notices_over_the_senders_rate_wait_for_a_later_job_and_go_once(app, units, staff):
+    from datetime import date, timedelta
+
+    from backoffice.models import Job
+    from backoffice.services import rolls
+
+    app.config["NOTIFY_RATE_LIMIT"] = "2/hour"
+    members = [factories.approved(units["BLK-BILHA"]) for _ in range(3)]
+    cut_off = date(2026, 11, 15)
+    roll = rolls.create(staff["ro"], units["DIST-BILASPUR"], cut_off, "ज़िला सम्मेलन 2026")
+    rolls.freeze(staff["ro"], roll.id)
+    rolls.publish(staff["ro"], roll.id, cut_off + timedelta(days=10), today=cut_off)
+    db.session.commit()
+    notifications.dispatch_waiting()
+    heard = [len(outbox(app, m.mobile)) for m in members]
+    assert sorted(heard) == [0, 1, 1]  # two went; the third waits for the rate
+    later = db.session.scalar(select(Job).where(Job.kind == "notify.preliminary",
+                                                Job.state == "queued"))
+    assert later is not None and later.run_after is not None
+    assert runner.run(later.id) == "skipped"
+
+    app.config["NOTIFY_RATE_LIMIT"] = "20/second"
+    _due(later.id)
+    assert runner.run(later.id) == "done"
+    assert [len(outbox(app, m.mobile)) for m in members] == [1, 1, 1]
+    assert {s for m in members for s in notifications.states(m.id).values()} == {"sent"}
+
+
+def test_the_providers_too_many_answer_defers_the_notice_without_using_a_try(
+        app, units, monkeypatch):
+    member = factories.member(units["BLK-BILHA"], status="rejected", status_reason="Under 18")
+    notifications.enqueue(member.id, "rejected")
+    db.session.commit()
+    notice_id = db.session.scalar(select(MemberNotification.id))
+    with app.app_context():
+        gateway = sms.gateway()
+    real = gateway.send_code
+
+    def too_many(*args):
+        raise GatewayError("too_many", 429)
+
+    monkeypatch.setattr(gateway, "send_code", too_many)
+    assert notifications.send(notice_id) == "deferred"
+    notice = db.session.get(MemberNotification, notice_id)
+    assert (notice.state, notice.attempts) == ("queued", 0)
+    monkeypatch.setattr(gateway, "send_code", real)
+    assert notifications.send(notice_id) == "sent"
+    assert notifications.send(notice_id) == "taken"
+    assert len(outbox(app, member.mobile)) == 1
