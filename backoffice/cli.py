@@ -18,6 +18,7 @@ from backoffice.audit.cli import audit_cli, key_path
 from backoffice.audit.verify import new_key
 from backoffice.auth.login import find_staff
 from backoffice.backup_cli import backup_cli
+from backoffice.cards_cli import cards_cli
 from backoffice.db_cli import grant_app_role_command
 from backoffice.doctor import doctor
 from backoffice.extensions import db
@@ -41,6 +42,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(doctor)
     app.cli.add_command(setup_command)
     app.cli.add_command(backup_cli)
+    app.cli.add_command(cards_cli)
     migrate_cli.add_command(grant_app_role_command)  # `backoffice db grant-app-role`
 
 

@@ -43,7 +43,28 @@ def configuration() -> list[Finding]:
     if not key_path().is_file():
         found.append(Finding("audit signing key", "no key file at AUDIT_SIGNING_KEY's path: "
                                                   "run `backoffice audit keygen`."))
+    found += card_key()
     return found
+
+
+def card_key() -> list[Finding]:
+    """The first card would fail without a readable Ed25519 key file (docs/cards.md)."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from backoffice.audit.verify import load_private_key
+    from backoffice.services import cards
+
+    path = cards._key_path()
+    if not path.is_file():
+        return [Finding("card signing key", "no key file at CARD_SIGNING_KEY's path: run "
+                                            "`backoffice cards keygen`.")]
+    try:
+        usable = isinstance(load_private_key(path), Ed25519PrivateKey)
+    except (OSError, ValueError, TypeError):
+        usable = False
+    return [] if usable else [Finding("card signing key", "the file at CARD_SIGNING_KEY's "
+                                                          "path is not an Ed25519 private "
+                                                          "key (PEM, no password).")]
 
 
 def database() -> list[Finding]:

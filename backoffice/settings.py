@@ -46,9 +46,9 @@ def _derive(app: Flask) -> None:
     config["REMEMBER_COOKIE_SECURE"] = config["SESSION_COOKIE_SECURE"]
     if config.get("PROXY_COUNT") is None and config["ENV"] != "production":
         config["PROXY_COUNT"] = 0  # production must say how many proxies; development: none
-    keys = config.get("AUDIT_TRUSTED_KEYS") or ()
-    config["AUDIT_TRUSTED_KEYS"] = tuple(keys.replace(",", " ").split()
-                                         if isinstance(keys, str) else keys)
+    for name in ("AUDIT_TRUSTED_KEYS", "CARD_TRUSTED_KEYS"):
+        keys = config.get(name) or ()
+        config[name] = tuple(keys.replace(",", " ").split() if isinstance(keys, str) else keys)
     config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(Path(app.root_path) / "translations"))
     config["BABEL_DOMAIN"] = "messages;wtforms"
 
@@ -69,6 +69,11 @@ def _check(app: Flask) -> None:
         if not _is_public_key(key):
             raise ConfigError(f"AUDIT_TRUSTED_KEYS: {str(key)[:60]!r} is not an Ed25519 public "
                               "key (32 bytes in base64, as `backoffice audit keygen` prints).")
+    for key in config["CARD_TRUSTED_KEYS"]:
+        if not _is_public_key(key):
+            raise ConfigError(f"CARD_TRUSTED_KEYS: {str(key)[:60]!r} is not an Ed25519 public "
+                              "key (32 bytes in base64, as `backoffice cards public-key` "
+                              "prints).")
     if config["ENV"] == "production" and config["SMS_GATEWAY"] in ("console", "memory"):
         raise ConfigError(
             "Refusing to start in production with the console SMS gateway: set "
@@ -100,6 +105,9 @@ def production_risks(config) -> list[tuple[bool, str]]:
         (not config.get("AUDIT_SIGNING_KEY"),
          "AUDIT_SIGNING_KEY is not set; set BACKOFFICE_AUDIT_SIGNING_KEY to the key file's "
          "path on the app host (then `backoffice audit keygen` makes it)."),
+        (not config.get("CARD_SIGNING_KEY"),
+         "CARD_SIGNING_KEY is not set; set BACKOFFICE_CARD_SIGNING_KEY to the card key file's "
+         "path on the app host (then `backoffice cards keygen` makes it)."),
     ]
 
 

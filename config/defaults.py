@@ -252,8 +252,13 @@ DRIVE_DEADLINE = "2027-03-31"
 
 # Membership cards (docs/cards.md): the Ed25519 key file that signs card statements and
 # the revocation list (default instance/card-signing-key.pem, made on first use in
-# development; keep it like the audit key), how long an SMS card link opens the card,
+# development; production refuses to start until it is set; `backoffice cards keygen`
+# makes it; keep it like the audit key), how long an SMS card link opens the card,
 # and how often one address may open card links.
 CARD_SIGNING_KEY = None
+# Earlier card keys' public keys (base64, as `backoffice cards public-key` printed them
+# before the key was replaced): cards they signed still verify at /check until the key
+# is taken off this list. A list, or one string with the keys separated by commas or spaces.
+CARD_TRUSTED_KEYS = ()
 CARD_LINK_DAYS = 30
 CARD_RATE_LIMIT = "30 per hour"

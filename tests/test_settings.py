@@ -40,14 +40,15 @@ PRODUCTION = {
     "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/0",
     "PROXY_COUNT": 1,
     "AUDIT_SIGNING_KEY": "/etc/sadasya/audit-signing-key.pem",
+    "CARD_SIGNING_KEY": "/etc/sadasya/card-signing-key.pem",
 }
 
 
 @pytest.fixture
 def production_env(monkeypatch):
     """A production configuration that starts; each test below breaks one setting."""
-    for name in ("ENV", "PROXY_COUNT", "AUDIT_SIGNING_KEY", "DATABASE_URL",
-                 "RATELIMIT_STORAGE_URL"):
+    for name in ("ENV", "PROXY_COUNT", "AUDIT_SIGNING_KEY", "CARD_SIGNING_KEY",
+                 "CARD_TRUSTED_KEYS", "DATABASE_URL", "RATELIMIT_STORAGE_URL"):
         monkeypatch.delenv("BACKOFFICE_" + name, raising=False)
     monkeypatch.setenv("BACKOFFICE_SECRET_KEY", "x" * 64)
     monkeypatch.setenv("BACKOFFICE_SMS_GATEWAY", "twilio_verify")
@@ -85,6 +86,21 @@ def test_production_refuses_proxy_count_not_set_but_takes_an_explicit_zero(produ
 
 def test_production_refuses_a_missing_audit_signing_key(production_env):
     assert "AUDIT_SIGNING_KEY is not set" in refusal(AUDIT_SIGNING_KEY=None)
+
+
+def test_production_refuses_a_missing_card_signing_key(production_env):
+    # Without it the first card asked for would be an error page (docs/cards.md).
+    assert "CARD_SIGNING_KEY is not set" in refusal(CARD_SIGNING_KEY=None)
+
+
+def test_a_trusted_card_key_that_is_not_a_public_key_is_refused(production_env):
+    import base64
+
+    with pytest.raises(ConfigError, match="CARD_TRUSTED_KEYS"):
+        create_app(PRODUCTION | {"CARD_TRUSTED_KEYS": "not-a-key"})
+    good = base64.b64encode(bytes(32)).decode()
+    app = create_app(PRODUCTION | {"CARD_TRUSTED_KEYS": f"{good}, {good}"})
+    assert app.config["CARD_TRUSTED_KEYS"] == (good, good)
 
 
 def test_production_refuses_a_secret_key_shorter_than_32_bytes(production_env):

@@ -72,8 +72,8 @@ def signing_key() -> Ed25519PrivateKey:
     path = _key_path()
     if not path.exists():
         if current_app.config["ENV"] == "production":
-            raise RuntimeError("CARD_SIGNING_KEY: no key file; make one with `openssl "
-                               "genpkey -algorithm ed25519 -out FILE` (mode 600)")
+            raise RuntimeError("CARD_SIGNING_KEY: no key file; make it with `backoffice "
+                               "cards keygen` (`backoffice doctor` names this)")
         audit_verify.new_key(path)
         log.info("made a new card signing key at %s", path)
     return audit_verify.load_private_key(path)
@@ -95,10 +95,23 @@ def unb64u(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
+def trusted_keys() -> list[bytes]:
+    """The raw public keys whose cards verify: the current key's, then the earlier keys
+    still listed in CARD_TRUSTED_KEYS (docs/cards.md, Rotating the key)."""
+    found = [raw_public(signing_key().public_key())]
+    for text in current_app.config["CARD_TRUSTED_KEYS"]:
+        raw = base64.b64decode(text)
+        if raw not in found:
+            found.append(raw)
+    return found
+
+
 def public_keys() -> dict:
-    """What the checker downloads: the current public key, by key id."""
-    public = raw_public(signing_key().public_key())
-    return {"keys": [{"kid": b64u(key_id(public)), "key": b64u(public)}]}
+    """What the checker downloads: every trusted public key, by key id, current first.
+    A key taken off CARD_TRUSTED_KEYS is gone from the next download: the checker's cards
+    signed by it then read as forged."""
+    return {"keys": [{"kid": b64u(key_id(public)), "key": b64u(public)}
+                     for public in trusted_keys()]}
 
 
 # -- statements ------------------------------------------------------------------------
@@ -134,8 +147,8 @@ class Checked:
 
 
 def verify(statement: str, public: Ed25519PublicKey | None = None) -> Checked:
-    """What the browser does, in Python (tests, a support desk): forged or valid."""
-    public = public or signing_key().public_key()
+    """What the browser does, in Python (tests, a support desk): forged or valid, under
+    ``public`` or else whichever trusted key the statement names."""
     text = statement.strip()
     if not text.startswith(PREFIX):
         raise BadStatement("not a card statement")
@@ -145,6 +158,11 @@ def verify(statement: str, public: Ed25519PublicKey | None = None) -> Checked:
         raise BadStatement("not base64url") from error
     if len(data) < 1 + 4 + 2 + SIG_BYTES or data[0] != VERSION:
         raise BadStatement("unknown version")
+    if public is None:
+        named = [raw for raw in trusted_keys() if key_id(raw) == data[1:5]]
+        if not named:
+            return Checked(False, None)  # an unknown key, or one no longer trusted
+        public = Ed25519PublicKey.from_public_bytes(named[0])
     if data[1:5] != key_id(raw_public(public)):
         return Checked(False, None)
     signed, signature = data[:-SIG_BYTES], data[-SIG_BYTES:]

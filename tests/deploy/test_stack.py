@@ -173,6 +173,7 @@ def stack(tmp_path_factory):
             "BACKOFFICE_JOBS_REDIS_URL": f"redis://127.0.0.1:{redis.port}/1",
             "BACKOFFICE_PUBLIC_BASE_URL": base,
             "BACKOFFICE_AUDIT_SIGNING_KEY": str(instance / "audit-signing-key.pem"),
+            "BACKOFFICE_CARD_SIGNING_KEY": str(instance / "card-signing-key.pem"),
             "BACKOFFICE_TWILIO_ACCOUNT_SID": ACCOUNT,
             "BACKOFFICE_TWILIO_AUTH_TOKEN": secrets.token_hex(16),
             "BACKOFFICE_TWILIO_MESSAGING_SERVICE_SID": "MG" + "7" * 32,
@@ -216,6 +217,7 @@ def stack(tmp_path_factory):
         # Independent steps side by side: each command starts the app (seconds on a
         # busy machine), and the order among them does not matter.
         keygen = made.start_backoffice("audit", "keygen")
+        card_keygen = made.start_backoffice("cards", "keygen")
         made.command_env["SADASYA_ADMIN_PASSWORD"] = secrets.token_hex(8)
         assert "made" in made.backoffice("setup", "--admin-email", "admin@stack.example",
                                          "--admin-name", "Stack Admin")
@@ -225,7 +227,8 @@ def stack(tmp_path_factory):
             text=True, timeout=180, check=False)
         assert demo.returncode == 0, demo.stdout[-2000:] + demo.stderr[-2000:]
         made.finish(keygen)
-        took("role granted, first admin, key, demo staff")
+        made.finish(card_keygen)
+        took("role granted, first admin, keys, demo staff")
 
         for _ in range(2):
             port = free_port()
