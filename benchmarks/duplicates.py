@@ -17,7 +17,8 @@ would flag.
 
 Planted: realistic pairs of one person written in Devanagari and in Latin
 letters (the spellings people use: Kamla, Kamala; Sahu, Sahoo; Laxmi,
-Lakshmi), same relative, same birth year: each must share a key. And their
+Lakshmi; Krishna, Pandey, Rajender, Tandon, Kishore, Champa, Jai, Chowdhary,
+Amruta), same relative, same birth year: each must share a key. And their
 near misses (another birth year, another relative): none may.
 """
 
@@ -49,6 +50,12 @@ PLANTED = (  # (Devanagari name, relative), (Latin name, relative)
     (("राधा नेताम", "सुखराम नेताम"), ("Radha Netam", "Sukhram Netam")),
     (("ममता कुर्रे", "गणेश कुर्रे"), ("Mamta Kurre", "Ganesh Kurre")),
     (("रेखा पटेल", "हरीश पटेल"), ("Rekha Patel", "Harish Patel")),
+    (("कृष्ण पांडे", "राजेंद्र पांडे"), ("Krishna Pandey", "Rajender Pandey")),
+    (("किशोर टंडन", "ऋषि टंडन"), ("Kishore Tandon", "Rishi Tandon")),
+    (("चंपा कँवर", "जय सिंह कँवर"), ("Champa Kanwar", "Jai Singh Kanwar")),
+    (("सोनिया चौधरी", "सुरेंद्र चौधरी"), ("Sonia Chowdhary", "Surender Choudhary")),
+    (("अमृता दुबे", "शंभू दुबे"), ("Amruta Dubey", "Shambhu Dubey")),
+    (("पिंकी जायसवाल", "मुकुंद जायसवाल"), ("Pinky Jaiswal", "Mukund Jaiswal")),
 )
 
 

@@ -9,7 +9,8 @@ A term is, in this order:
 - a voter ID (EPIC);
 - otherwise words of a name: every word typed must begin a word of the member's
   name, compared as phonetic keys (backoffice/phonetic.py), so "बघेल", "baghel" and
-  "Bagh" find कमला बघेल and Kamla Baghel alike.
+  "Bagh" find कमला बघेल and Kamla Baghel alike. A word is read both as a whole word
+  and as one still being typed ("Ver" begins Verma, whose key drops that e).
 
 And the members who may be one person recorded twice, perhaps in two scripts: the
 same duplicate key (name, relative's name, birth year: backoffice/phonetic.py).
@@ -111,11 +112,12 @@ def _by_digits(user, digits: str) -> list[ColumnElement[bool]]:
 
 
 def _by_name(term: str) -> ColumnElement[bool] | None:
-    words = list(dict.fromkeys(phonetic.phonetic_words(term)))
+    words = phonetic.typed_words(term)
     if not words:
         return None
-    return and_(*(Member.search_key.like(f"% {_like_escape(word)}%", escape="\\")
-                  for word in words))
+    return and_(*(or_(*(Member.search_key.like(f"% {_like_escape(key)}%", escape="\\")
+                        for key in keys))
+                  for keys in words))
 
 
 def member_search(user, search: str) -> ColumnElement[bool]:
