@@ -113,16 +113,17 @@ SMS_NOTICE_TEMPLATES = {
                  "en": "Your membership {number} is approved. {link} -Sadasya",
                  "dlt_template_id": None},
     "rejected": {"hi": "आपका सदस्यता आवेदन स्वीकार नहीं हुआ: {reason}। अपने ब्लॉक अध्यक्ष से "
-                       "संपर्क करें। -Sadasya",
+                       "संपर्क करें। {status} -Sadasya",
                  "en": "Your membership application was not accepted: {reason}. Contact your "
-                       "block president. -Sadasya",
+                       "block president. {status} -Sadasya",
                  "dlt_template_id": None},
     "preliminary": {"hi": "आपका नाम {number} प्रारंभिक सदस्यता सूची में है। दावे या आपत्ति "
-                          "{claims_until} तक। -Sadasya",
+                          "{claims_until} तक। {status} -Sadasya",
                     "en": "You are on the preliminary membership roll ({number}). Claims and "
-                          "objections until {claims_until}. -Sadasya",
+                          "objections until {claims_until}. {status} -Sadasya",
                     "dlt_template_id": None},
 }
+# ({status} is the member's status page, /status at PUBLIC_BASE_URL: docs/status.md.)
 NOTIFY_MAX_ATTEMPTS = 5
 # A notice the gateway could not take is tried again after this (doubling each time).
 NOTIFY_RETRY_SECONDS = 60
@@ -196,6 +197,11 @@ SLOW_REQUEST_MS = 1000
 # (default: derived from SECRET_KEY).
 AUDIT_SIGNING_KEY = None
 AUDIT_HMAC_KEY = None
+# PostgreSQL: a web request's events are committed with its change into audit_pending
+# and chained by a background thread of the process, so the request's thread does not
+# wait for the chaining round (docs/audit-log.md, "Throughput"). False: every commit
+# waits until its events are chained, as commands and jobs always do.
+AUDIT_CHAIN_IN_BACKGROUND = True
 # The public keys (base64, as `backoffice audit keygen` prints them) whose signed
 # checkpoints `backoffice audit verify --checkpoint` accepts; a checkpoint signed by any
 # other key fails. A list, or one string with the keys separated by commas or spaces.

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask
+from flask import Flask, current_app, g, has_request_context
 from flask_sqlalchemy.session import Session
 from sqlalchemy import event, inspect
 from sqlalchemy.engine import Engine
@@ -19,6 +19,7 @@ from backoffice.models import Member, RoleAssignment, Roll, StaffUser, Unit
 logger = logging.getLogger("backoffice.audit")
 _QUEUED = "audit_queued"  # session.info: the engine whose audit_pending this transaction wrote
 _SETTLE = "audit_settle"  # ... and whose commit went through: chain them once it has ended
+_LATER = "audit_chain_later"  # flask.g: this request leaves chaining to the background
 
 AUDITED_TABLES = frozenset({"member", "staff_user", "role_assignment", "unit", "roll"})
 
@@ -98,7 +99,7 @@ def _after_flush(session, _context) -> None:
                    unit_id=_unit_of(obj), changes=changes, session=session)
 
 
-def _deferring_engine(session) -> Engine | None:
+def deferring_engine(session) -> Engine | None:
     """PostgreSQL through an engine: events wait in audit_pending and are chained after
     the commit. A session bound to a connection (an outer transaction, as in the tests)
     has no commit of its own to wait for: it chains at once, as SQLite does."""
@@ -109,13 +110,21 @@ def _deferring_engine(session) -> Engine | None:
     return None
 
 
+def settle_now(session) -> None:
+    """Before reading the chain's head or this process's latest events in a request:
+    chain what waits (a web request's commit leaves it to the background appender)."""
+    engine = deferring_engine(session)
+    if engine is not None:
+        chain.settle(engine)
+
+
 def _before_commit(session) -> None:
     session.flush()  # ORM changes still pending become events first
     events = session.info.pop(PENDING, None)
     if events:
         connection = session.connection()
         state.attach(connection, events)
-        engine = _deferring_engine(session)
+        engine = deferring_engine(session)
         if engine is None:
             chain.append(connection, events)
         else:
@@ -147,6 +156,9 @@ def _after_transaction_end(session, transaction) -> None:
     engine = session.info.pop(_SETTLE, None)
     if engine is None:
         return
+    if _chain_later():
+        chain.later(engine)
+        return
     try:
         chain.settle(engine)
     except Exception as error:  # noqa: BLE001 - the commit stands; see the docstring
@@ -154,6 +166,17 @@ def _after_transaction_end(session, transaction) -> None:
         logger.warning("audit events committed but not chained yet (%s%s); they stay "
                        "pending until the next append or `backoffice audit chain`",
                        type(error).__name__, f" {code}" if code else "")
+
+
+def _chain_later() -> bool:
+    """A web request leaves the chaining to the process's background appender: its
+    thread answers the next request instead of waiting for a round (docs/audit-log.md).
+    Commands, jobs and tests without a request wait, so what they read next is chained."""
+    return has_request_context() and g.get(_LATER, False)
+
+
+def _mark_request() -> None:
+    g.setdefault(_LATER, current_app.config.get("AUDIT_CHAIN_IN_BACKGROUND", True))
 
 
 def _check_bulk(state: ORMExecuteState) -> None:
@@ -176,3 +199,4 @@ def install(app: Flask) -> None:
     for target, name, hook in hooks:
         if not event.contains(target, name, hook):
             event.listen(target, name, hook)
+    app.before_request(_mark_request)

@@ -10,7 +10,9 @@ Two ways in (docs/audit-log.md, "Throughput"):
   commit, one appender per process (a thread lock) and one per database (the
   head row's lock) moves every committed pending event into the chain, in its
   own order, and deletes them, in one transaction: one WAL flush for the events
-  of many commits. ``settle`` returns once the caller's events are chained.
+  of many commits. ``settle`` returns once the caller's events are chained;
+  ``later`` (web requests) returns at once and a background thread of the
+  process chains them, so no request thread waits for a round.
 
 The head row is locked by SELECT ... FOR UPDATE on PostgreSQL (a row lock,
 re-read after waiting under READ COMMITTED) and by an UPDATE ... RETURNING on
@@ -20,8 +22,12 @@ SQLite (the database's write lock). Appenders queue up and the chain never forks
 
 from __future__ import annotations
 
+import atexit
 import hashlib
+import logging
+import os
 import threading
+import time
 import weakref
 
 from sqlalchemy import bindparam, delete, insert, select, text, update
@@ -40,6 +46,10 @@ CONTENT = HASHED_FIELDS[1:]  # what a pending event holds: all but its position
 BATCH = 1000  # pending events chained per transaction
 # Off only to measure the old design on PostgreSQL (benchmarks/audit_append.py).
 DEFER_ON_POSTGRESQL = True
+IDLE_SECONDS = 30.0  # a background appender with nothing asked of it ends after this
+EXIT_WAIT_SECONDS = 5.0  # at exit, how long the process waits for its appender
+
+logger = logging.getLogger(__name__)
 
 
 def row_hash(prev_hash: str, event: dict) -> str:
@@ -162,10 +172,38 @@ class _Appender:
     they read the pending events."""
 
     def __init__(self) -> None:
+        self.pid = os.getpid()
         self.turn = threading.Condition()
         self.running = False
         self.begun = 0  # rounds begun
         self.covered = 0  # the last round that read the pending events to the end
+        self.asked = 0  # commits that left their events to the background thread
+        self.answered = 0  # ... of which a finished background drain covered this many
+        self.thread: threading.Thread | None = None
+        self.rounds = self.chained = 0  # rounds that chained something, and how much
+
+    def ask(self, engine: Engine) -> None:
+        """A commit queued events: have the background thread chain them soon."""
+        with self.turn:
+            self.asked += 1
+            if self.thread is None:
+                self.thread = threading.Thread(
+                    target=_background, args=(self, weakref.ref(engine)),
+                    name="audit-appender", daemon=True)
+                self.thread.start()
+            self.turn.notify_all()
+
+    def caught_up(self, timeout: float) -> bool:
+        """Wait until every commit asked so far has been drained for (or ``timeout``)."""
+        deadline = time.monotonic() + timeout
+        with self.turn:
+            target = self.asked
+            while self.answered < target and self.thread is not None:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self.turn.wait(left)
+            return True
 
     def ticket(self) -> int:
         with self.turn:
@@ -203,6 +241,8 @@ class _Appender:
                         raise
                     if chained:
                         transaction.commit()
+                        self.rounds += 1
+                        self.chained += chained
                     else:
                         transaction.rollback()
                     total += chained
@@ -224,9 +264,70 @@ _APPENDERS_LOCK = threading.Lock()
 def _appender(engine: Engine) -> _Appender:
     with _APPENDERS_LOCK:
         found = _APPENDERS.get(engine)
-        if found is None:
+        # A forked child (gunicorn, RQ) starts afresh: its parent's thread is not here,
+        # and the parent's condition may have been held when it forked.
+        if found is None or found.pid != os.getpid():
             found = _APPENDERS[engine] = _Appender()
         return found
+
+
+def _background(appender: _Appender, engine_ref: weakref.ref) -> None:
+    """The process's background appender: drain whenever a commit asks, end when idle.
+
+    A drain that fails (the database restarting, a lock time-out) is logged and the
+    events stay pending: the next commit's drain, `backoffice audit chain`, or the job
+    workers' maintenance (every JOB_MAINTENANCE_SECONDS) chains them.
+    """
+    while True:
+        with appender.turn:
+            deadline = time.monotonic() + IDLE_SECONDS
+            while appender.answered >= appender.asked:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    appender.thread = None
+                    appender.turn.notify_all()
+                    return
+                appender.turn.wait(left)
+            target = appender.asked
+        engine = engine_ref()
+        if engine is not None:
+            try:
+                appender.wait_turn(None)
+                appender.drain(engine)
+            except Exception as error:  # noqa: BLE001 - the commits stand; see the docstring
+                code = getattr(getattr(error, "orig", None), "sqlstate", None)
+                logger.warning("audit events committed but not chained yet (%s%s); they stay "
+                               "pending until the next append or `backoffice audit chain`",
+                               type(error).__name__, f" {code}" if code else "")
+        with appender.turn:
+            appender.answered = max(appender.answered, target)
+            appender.turn.notify_all()
+            if engine is None:
+                appender.thread = None
+                return
+
+
+@atexit.register
+def _drain_at_exit() -> None:
+    """A process ending normally (a gunicorn worker's max_requests, a restart) lets its
+    background appender finish, for a few seconds at most; whatever it leaves waits in
+    audit_pending for the next drain."""
+    with _APPENDERS_LOCK:
+        appenders = [found for found in _APPENDERS.values() if found.pid == os.getpid()]
+    for found in appenders:
+        found.caught_up(EXIT_WAIT_SECONDS)
+
+
+def later(engine: Engine) -> None:
+    """After a commit that queued events: return at once; the process's background
+    appender chains them (in a round with every other commit waiting then)."""
+    _appender(engine).ask(engine)
+
+
+def caught_up(engine: Engine, timeout: float = 10.0) -> bool:
+    """Wait until this process's background appender has chained what was asked of it
+    (benchmarks, tests); False if ``timeout`` passed first."""
+    return _appender(engine).caught_up(timeout)
 
 
 def settle(engine: Engine) -> None:

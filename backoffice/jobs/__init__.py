@@ -155,7 +155,18 @@ def maintain() -> dict:
     done = runner.reap()
     done["redelivered"] = runner.redeliver()
     done.update(retention.purge())
+    done["audit_chained"] = _chain_waiting_audit_events()
     return done
+
+
+def _chain_waiting_audit_events() -> int:
+    """Chain audit events a process left waiting (it died between its commit and its
+    round, or its background appender failed): nothing else may commit for a while."""
+    from backoffice.audit import capture, chain
+    from backoffice.extensions import db
+
+    engine = capture.deferring_engine(db.session)
+    return chain.chain_all(engine) if engine is not None else 0
 
 
 def _load_runners() -> None:

@@ -22,6 +22,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from backoffice import audit
+from backoffice.audit import capture
 from backoffice.audit import verify as audit_verify
 from backoffice.extensions import db
 from backoffice.models import AuditHead, Roll, RollEntry, Unit, utcnow
@@ -250,6 +251,7 @@ def sign(roll: Roll, made: Export) -> dict:
 
 def _manifest(roll: Roll, details: dict) -> dict:
     unit = db.session.get(Unit, roll.unit_id)
+    capture.settle_now(db.session)  # the export's own event is in the chain it signs
     head = db.session.get(AuditHead, 1)
     manifest = {"roll": roll.id, "title": roll.title, "unit": unit.code,
                 "unit_name": f"{unit.name_en} / {unit.name_hi}", "status": roll.status,

@@ -11,6 +11,7 @@ from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import and_, or_, select, true
 
+from backoffice.audit import capture
 from backoffice.auth.roles import AUDIT_VIEW, ROLE_LABELS
 from backoffice.auth.scoping import grants_for, staff_filter, unit_filter, unit_in_scope
 from backoffice.extensions import db
@@ -129,6 +130,10 @@ class AuditEventView(ScopedModelView):
     def scope_filter(self):
         return audit_scope(current_user)
 
+    def get_list(self, *args, **kwargs):
+        capture.settle_now(db.session)  # the viewer's own latest acts are listed
+        return super().get_list(*args, **kwargs)
+
 
 def scoped_actor_options():
     if not getattr(current_user, "is_authenticated", False):
@@ -140,6 +145,7 @@ def scoped_actor_options():
 
 def member_history(member_id: int) -> list[AuditEvent]:
     """A member's events, oldest first (for the member's details page)."""
+    capture.settle_now(db.session)  # a decision just taken is among them
     return db.session.scalars(
         select(AuditEvent).where(AuditEvent.entity_type == "member",
                                  AuditEvent.entity_id == member_id)

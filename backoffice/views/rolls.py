@@ -14,6 +14,7 @@ from sqlalchemy import or_, select
 from wtforms import DateField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
+from backoffice.audit import capture
 from backoffice.auth.roles import ROLL_CLAIM, ROLL_MANAGE
 from backoffice.auth.scoping import grants_for, scoped_units, unit_filter
 from backoffice.extensions import db
@@ -80,6 +81,7 @@ class RollView(RollFilesMixin, ScopedModelView):
         if template == self.details_template and roll is not None:
             kwargs["claims"] = db.session.scalars(select(RollClaim).where(
                 RollClaim.roll_id == roll.id).order_by(RollClaim.id)).all()
+            capture.settle_now(db.session)  # an export just made is in the list
             kwargs["exports"] = db.session.scalars(select(AuditEvent).where(
                 AuditEvent.action == "roll.export", AuditEvent.entity_id == roll.id)
                 .order_by(AuditEvent.seq.desc()).limit(20)).all()

@@ -208,3 +208,98 @@ def test_events_of_a_killed_appender_wait_and_are_chained_by_the_next_commit(mak
     assert again.exit_code == 0 and "Chained 0" in again.output
     verified = app.test_cli_runner().invoke(args=["audit", "verify"])
     assert verified.exit_code == 0 and "waiting" not in verified.output
+
+
+def _recording_route(app) -> None:
+    """A page that records one event per request and commits, as the app's pages do."""
+    def record_one(n: int):
+        audit.record("test.background", details={"n": n})
+        db.session.commit()
+        return "ok"
+
+    app.add_url_rule("/test-record/<int:n>", "test_record", record_one, methods=["POST"])
+
+
+@pytest.mark.postgres_only
+@pytest.mark.skipif(not POSTGRES_URL, reason="the background appender is PostgreSQL's")
+def test_web_requests_leave_chaining_to_a_background_appender_and_the_chain_stays_whole(
+        make_app, monkeypatch):
+    """Requests return without running a round themselves (the thread serving them is
+    free); each process's background thread chains what they committed, in one
+    gap-free chain across two processes."""
+    ran_in_request = []
+    original = chain.settle
+
+    def watched_settle(engine):
+        from flask import has_request_context
+        ran_in_request.append(has_request_context())
+        return original(engine)
+
+    monkeypatch.setattr(chain, "settle", watched_settle)
+    apps = [make_app(WTF_CSRF_ENABLED=False), make_app(WTF_CSRF_ENABLED=False)]
+    for app in apps:
+        _recording_route(app)
+    start = threading.Barrier(8)
+    errors = []
+
+    def client(app, n):
+        try:
+            with app.test_client() as browser:
+                start.wait(30)
+                for i in range(10):
+                    answer = browser.post(f"/test-record/{n * 100 + i}")
+                    assert answer.status_code == 200, answer.status_code
+        except Exception as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=client, args=(apps[n % 2], n)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert errors == []
+    assert True not in ran_in_request  # no request waited for a round
+    for app in apps:
+        with app.app_context():
+            assert chain.caught_up(db.engine, timeout=60)
+    with apps[0].app_context():
+        assert verify_chain(db.session).ok
+        numbers = sorted(json.loads(details)["n"] for details in db.session.scalars(
+            select(AuditEvent.details).where(AuditEvent.action == "test.background")))
+        # other runs' events may be there too (the log is append-only): ours all are
+        assert {n * 100 + i for n in range(8) for i in range(10)} <= set(numbers)
+        assert db.session.scalar(select(func.count()).select_from(AuditPending).where(
+            AuditPending.action == "test.background")) == 0
+        db.session.rollback()
+
+
+@pytest.mark.postgres_only
+@pytest.mark.skipif(not POSTGRES_URL, reason="the background appender is PostgreSQL's")
+def test_a_failed_background_round_leaves_events_waiting_for_the_workers_maintenance(
+        make_app, monkeypatch, caplog):
+    from backoffice import jobs
+
+    app = make_app(WTF_CSRF_ENABLED=False)
+    _recording_route(app)
+    marker = 900_000 + int.from_bytes(os.urandom(2), "big")
+
+    def broken(connection, limit=chain.BATCH):
+        raise DBAPIError("SELECT", {}, OSError("the database went away"))
+
+    monkeypatch.setattr(chain, "chain_pending", broken)
+    with app.test_client() as browser:
+        assert browser.post(f"/test-record/{marker}").status_code == 200  # the change stands
+    with app.app_context():
+        assert chain.caught_up(db.engine, timeout=60)
+        ours = select(func.count()).select_from(AuditPending).where(
+            AuditPending.action == "test.background",
+            AuditPending.details == json.dumps({"n": marker}, separators=(",", ":")))
+        assert db.session.scalar(ours) == 1  # kept, waiting
+        db.session.rollback()
+    assert "not chained yet" in caplog.text
+    monkeypatch.undo()
+    with app.test_request_context():
+        assert jobs.maintain()["audit_chained"] >= 1
+        assert db.session.scalar(ours) == 0
+        assert verify_chain(db.session).ok
+        db.session.rollback()
