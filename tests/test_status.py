@@ -326,3 +326,18 @@ def test_the_join_success_page_leads_to_status(app, browser, units):
     done = b.post("/join/verify", {"code": code_for(app, "+919876543210")},
                   token_from="/join/verify")
     assert 'href="/status"' in done.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(("event", "linked"), [("rejected", True), ("preliminary", True),
+                                               ("approved", False)])
+def test_the_notices_about_a_decision_or_a_roll_lead_to_status(app, units, event, linked):
+    app.config["PUBLIC_BASE_URL"] = "https://sadasya.example"
+    with app.test_request_context():
+        member = factories.member(units["BLK-BILHA"], status="rejected", status_reason="Under 18")
+        notice = MemberNotification(member_id=member.id, event=event, ref="roll:1",
+                                    params=json.dumps({"claims_until": "25/11/2026"}))
+        text = notifications.text_for(notice, member, "en")
+        app.config["PUBLIC_BASE_URL"] = None
+        without = notifications.text_for(notice, member, "en")
+    assert ("https://sadasya.example/status -Sadasya" in text) is linked
+    assert "/status" not in without and "  " not in without

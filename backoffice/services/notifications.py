@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -103,7 +104,16 @@ def text_for(notice: MemberNotification, member: Member, locale: str) -> str:
     if notice.event == "approved" and "link" not in values:
         values["link"] = _card_link(member)
     values.setdefault("link", "")
-    return templates.get(locale, templates["hi"]).format(**values).strip()
+    values.setdefault("status", _status_link())
+    text = templates.get(locale, templates["hi"]).format(**values)
+    return re.sub(r" {2,}", " ", text).strip()  # a link left empty leaves no gap
+
+
+def _status_link() -> str:
+    """The member's status page (/status, docs/status.md) at the site's public address;
+    "" without one (a worker has no request host, and a path alone is no use in an SMS)."""
+    base = current_app.config.get("PUBLIC_BASE_URL")
+    return f"{base.rstrip('/')}/status" if base else ""
 
 
 def _card_link(member: Member) -> str:
