@@ -17,7 +17,11 @@ _STEP = 5  # wrong codes in a row before each wait
 
 
 def wait_seconds(phone: str, now: datetime) -> int:
-    record = db.session.get(PhoneRecord, phone)
+    return wait_of(db.session.get(PhoneRecord, phone), now)
+
+
+def wait_of(record: PhoneRecord | None, now: datetime) -> int:
+    """wait_seconds() of a phone whose record (or None) the caller has read."""
     if record is None or record.blocked_until is None or record.blocked_until <= now:
         return 0
     return int((record.blocked_until - now).total_seconds()) + 1

@@ -18,13 +18,13 @@ from datetime import timedelta
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, update
+from sqlalchemy import case, select, update
 
 from backoffice import audit, keys, ratelimits, sms
 from backoffice.extensions import db
 from backoffice.models import JoinSignup, Member, PhoneRecord, PhoneVerification, utcnow
 from backoffice.services.errors import ServiceError
-from backoffice.services.phone_records import count_failure, forgive, wait_seconds
+from backoffice.services.phone_records import count_failure, forgive, wait_of, wait_seconds
 from backoffice.sms import health as sms_health
 
 log = logging.getLogger(__name__)
@@ -183,7 +183,10 @@ def resend_refusal(sends: int, last_sent_at, now) -> Result | None:
 
 def _must_wait(phone: str, now) -> Result | None:
     """The answer while a phone is serving a wait for wrong codes, else None."""
-    wait = wait_seconds(phone, now)
+    return _waiting(wait_seconds(phone, now))
+
+
+def _waiting(wait: int) -> Result | None:
     if not wait:
         return None
     return Result(False, _l("Too many wrong codes for this number. Try again in %(n)s seconds.",
@@ -248,7 +251,10 @@ def check_code(member: Member, code: str, *, actor=None,
     if code is None:
         return Result(False, _l("Enter the 6-digit code, using the digits 0-9."))
     now = utcnow()
-    if waiting := _must_wait(member.mobile, now):
+    # Read once: the wait it sets, and a phone with no record has no wait for a right
+    # code to lift.
+    record = phone_record(member.mobile)
+    if waiting := _waiting(wait_of(record, now)):
         return waiting
     verification = _pending(member)
     if verification is None or verification.phone != member.mobile:
@@ -256,26 +262,34 @@ def check_code(member: Member, code: str, *, actor=None,
     if verification.expires_at <= now:
         verification.status = "expired"
         return Result(False, sms.REASONS["expired"])
-    # Count the check first, atomically: parallel guesses cannot exceed the limit.
-    counted = db.session.execute(
-        update(PhoneVerification)
-        .where(PhoneVerification.id == verification.id, PhoneVerification.status == "pending",
-               PhoneVerification.checks < _config("OTP_MAX_CHECKS"))
-        .values(checks=PhoneVerification.checks + 1)
-        .returning(PhoneVerification.checks)).scalar()
-    if counted is None:
-        return Result(False, sms.REASONS["wrong_code_limit"])
     ref = _Ref.of(verification, member)
-    try:
-        right = _matches(verification, code, settle or db.session.flush)
-    except sms.GatewayError as error:
-        sms_health.record(error.reason)
-        return Result(False, error.message)
+    if sms.gateway().manages_codes:
+        # Count the check first, atomically: parallel guesses cannot exceed the limit.
+        counted = db.session.execute(
+            update(PhoneVerification)
+            .where(PhoneVerification.id == verification.id,
+                   PhoneVerification.status == "pending",
+                   PhoneVerification.checks < _config("OTP_MAX_CHECKS"))
+            .values(checks=PhoneVerification.checks + 1)
+            .returning(PhoneVerification.checks)).scalar()
+        if counted is None:
+            return Result(False, sms.REASONS["wrong_code_limit"])
+        try:
+            right = _matches(verification, code, settle or db.session.flush)
+        except sms.GatewayError as error:
+            sms_health.record(error.reason)
+            return Result(False, error.message)
+        won = right and _won(verification, now)
+    else:
+        counted, right = _count_and_match(verification, code, now)
+        if counted is None:
+            return Result(False, sms.REASONS["wrong_code_limit"])
+        won = right
     _log_otp("otp.check", ref, actor,
              {"right": right, "check": counted})
     if not right:
         return _wrong(member.mobile, counted, now)
-    return _approve(verification, member, actor, now)
+    return _approve(verification, member, actor, now, won=won, forgive_phone=record is not None)
 
 
 def _typed(code: str | None) -> str | None:
@@ -302,12 +316,38 @@ def _matches(verification: PhoneVerification, code: str, settle) -> bool:
     return hmac.compare_digest(verification.code_hash or "", _hash(verification, code))
 
 
-def _approve(verification, member, actor, now) -> Result:
-    won = db.session.execute(
+def _count_and_match(verification: PhoneVerification, code: str, now) -> tuple[int | None, bool]:
+    """Count the check and, if the code is right, approve the code, in one statement
+    (atomic: parallel guesses cannot exceed the limit, and one check approves). The
+    stored HMAC is compared with the typed code's in the database: what its timing could
+    tell is how much of two HMACs agree, and no one can aim at that without the key.
+    (None, False) when the code is no longer pending or its checks are spent."""
+    matched = PhoneVerification.code_hash == _hash(verification, code)
+    found = db.session.execute(
+        update(PhoneVerification)
+        .where(PhoneVerification.id == verification.id, PhoneVerification.status == "pending",
+               PhoneVerification.checks < _config("OTP_MAX_CHECKS"))
+        .values(checks=PhoneVerification.checks + 1,
+                status=case((matched, "approved"), else_=PhoneVerification.status),
+                approved_at=case((matched, now), else_=PhoneVerification.approved_at))
+        .returning(PhoneVerification.checks, PhoneVerification.status),
+        execution_options={"synchronize_session": False}).one_or_none()
+    if found is None:
+        return None, False
+    return found.checks, found.status == "approved"
+
+
+def _won(verification, now) -> bool:
+    """Approve a code the gateway said is right, once."""
+    return db.session.execute(
         update(PhoneVerification)
         .where(PhoneVerification.id == verification.id, PhoneVerification.status == "pending")
-        .values(status="approved", approved_at=now).returning(PhoneVerification.id)).scalar()
-    if won is not None:
+        .values(status="approved", approved_at=now).returning(PhoneVerification.id)
+    ).scalar() is not None
+
+
+def _approve(verification, member, actor, now, *, won: bool, forgive_phone: bool) -> Result:
+    if won:
         db.session.execute(
             update(Member)
             .where(Member.id == member.id, Member.status == "recorded",
@@ -319,7 +359,8 @@ def _approve(verification, member, actor, now) -> Result:
                      unit_id=member.block_id, actor=actor,
                      changes={"status": ["recorded", "phone_verified"]},
                      details={"verification": verification.id})
-        forgive(member.mobile)
+        if forgive_phone:
+            forgive(member.mobile)
     db.session.expire(member)
     return Result(True, _l("The phone number is verified."))
 
