@@ -57,7 +57,7 @@ def _pending(member: Member) -> PhoneVerification | None:
 
 
 def send_code(member: Member, *, actor=None, ip: str = "", locale: str = "hi",
-              settle: Callable[[], None] | None = None) -> Result:
+              settle: Callable[[], None] | None = None, locked: bool = False) -> Result:
     """Send (or resend) a code to the member's phone. The caller commits.
 
     The send is claimed first: the cooldown and the count are checked and
@@ -67,8 +67,11 @@ def send_code(member: Member, *, actor=None, ip: str = "", locale: str = "hi",
     transaction stays open while the gateway answers (docs/sqlite.md). A send
     the gateway did not accept gives its count, its cooldown and its
     rate-limit uses back.
+
+    ``locked``: the caller has just read the member with its row locked (SELECT ...
+    FOR NO KEY UPDATE, as _lock does) in this transaction, so it is not read again.
     """
-    claim = _claim(member, actor=actor, ip=ip, locale=locale)
+    claim = _claim(member, actor=actor, ip=ip, locale=locale, locked=locked)
     if isinstance(claim, Result):
         return claim
     (settle or db.session.flush)()
@@ -102,10 +105,12 @@ class _Claim:
     locale: str
     before: dict  # the verification's send fields before the claim, to give back
     charge: ratelimits.Charge
+    code_hash: str | None  # written with the gateway's answer (_deliver)
 
 
-def _claim(member: Member, *, actor, ip: str, locale: str) -> _Claim | Result:
-    _lock(member)
+def _claim(member: Member, *, actor, ip: str, locale: str, locked: bool) -> _Claim | Result:
+    if not locked:
+        _lock(member)
     if member.status != "recorded":
         raise ServiceError(_l("This member's phone is already verified."))
     now = utcnow()
@@ -119,26 +124,31 @@ def _claim(member: Member, *, actor, ip: str, locale: str) -> _Claim | Result:
     if charge is None:
         return Result(False, sms.REASONS["too_many"])
     gateway = sms.gateway()
+    # The claim is the send counted: one INSERT for a new code, one UPDATE for a resend.
+    # The code's hash (it needs the row's id) is written with the gateway's answer
+    # (_deliver): until then a resend's earlier code still works, as it does when the
+    # send fails.
     if verification is None:
         verification = PhoneVerification(
-            member_id=member.id, phone=member.mobile, gateway=gateway.name, sends=0,
-            checks=0, sent_by_id=actor.id if actor is not None else None,
+            member_id=member.id, phone=member.mobile, gateway=gateway.name, sends=1,
+            checks=0, last_sent_at=now, sent_by_id=actor.id if actor is not None else None,
             expires_at=now + timedelta(seconds=_config("OTP_TTL_SECONDS")))
         db.session.add(verification)
-        db.session.flush()
-    before = {"sends": verification.sends, "last_sent_at": verification.last_sent_at,
-              "code_hash": verification.code_hash}
-    code = text = None
+        before = {"sends": 0, "last_sent_at": None, "code_hash": None}
+    else:
+        before = {"sends": verification.sends, "last_sent_at": verification.last_sent_at,
+                  "code_hash": verification.code_hash}
+        verification.sends += 1
+        verification.last_sent_at = now
+    db.session.flush()
+    code = text = code_hash = None
     if not gateway.manages_codes:
         code = f"{secrets.randbelow(10 ** CODE_DIGITS):0{CODE_DIGITS}d}"
-        verification.code_hash = _hash(verification, code)
+        code_hash = _hash(verification, code)
         template = _config("SMS_TEMPLATE")
         text = template.get(locale, template["en"]).format(code=code)
-    verification.sends += 1
-    verification.last_sent_at = now
-    db.session.flush()
     return _Claim(_Ref.of(verification, member), member.mobile, gateway, code, text, locale,
-                  before, charge)
+                  before, charge, code_hash)
 
 
 def _lock(member: Member) -> None:
@@ -220,9 +230,12 @@ def _deliver(claim: _Claim, actor) -> Result:
         _log_otp("otp.send_failed", claim.ref, actor,
                  {"reason": error.reason, "provider_code": str(error.code)})
         return Result(False, error.message)
-    db.session.execute(update(PhoneVerification)
-                       .where(PhoneVerification.id == claim.ref.verification_id)
-                       .values(provider_sid=sent.provider_sid))
+    values = {"provider_sid": sent.provider_sid}
+    if claim.code_hash is not None:
+        values["code_hash"] = claim.code_hash
+    db.session.execute(update(PhoneVerification).where(
+        PhoneVerification.id == claim.ref.verification_id,
+        PhoneVerification.sends == claim.before["sends"] + 1).values(**values))
     sms_health.record(None)
     log.info("SMS sent: verification=%s", claim.ref.verification_id,
              extra={"sms_outcome": "sent", "verification_id": claim.ref.verification_id})

@@ -30,7 +30,7 @@ from backoffice.services.errors import ServiceError
 from backoffice.services.membership_numbers import format_membership_no
 from backoffice.services.privacy import mask_phone
 from backoffice.uploads import accepts_file
-from backoffice.views.base import AdminForm
+from backoffice.views.base import AdminForm, parse_id
 
 #: how many of one's own members waiting for a code the list shows, newest first
 WAITING_SHOWN = 50
@@ -68,35 +68,59 @@ class VerifyMixin:
         """For the member's page: whether this user may open the SMS check and photo."""
         return may_verify(member)
 
-    def _member_to_verify(self):
-        member = self.get_one(request.args.get("id", ""))
+    def _member_to_verify(self, *, lock: bool = False):
+        """``lock``: with its row locked, as a send claims it (services.verification)."""
+        if lock:
+            key = parse_id(request.args.get("id", ""))
+            member = None if key is None else (
+                self.get_query().filter(Member.id == key).with_for_update(key_share=True)
+                .populate_existing().one_or_none())
+        else:
+            member = self.get_one(request.args.get("id", ""))
         if member is None or not member_in_scope(current_user, MEMBER_VERIFY, member):
             abort(404)
         return member
 
+    def _member_to_show(self):
+        """The member (as _member_to_verify finds them) and whether a code was sent,
+        in one query: the page is opened after every step."""
+        key = parse_id(request.args.get("id", ""))
+        found = None if key is None else (
+            self.get_query().filter(Member.id == key).add_columns(_code_sent_clause())
+            .one_or_none())
+        if found is None or not member_in_scope(current_user, MEMBER_VERIFY, found[0]):
+            abort(404)
+        member, code_sent = found
+        return member, bool(code_sent) and member.status == "recorded"
+
     @expose("/verify/", methods=["GET", "POST"])
     @allows_camera  # the photo is taken here: Permissions-Policy camera=(self)
     def verify(self):
-        member = self._member_to_verify()
+        if request.method == "POST":
+            sending = request.form.get("step") == "send"
+            member, code_sent = self._member_to_verify(lock=sending), None
+        else:
+            member, code_sent = self._member_to_show()
         form = VerifyForm(request.form if request.method == "POST" else None)
         if request.method == "POST" and form.validate():
             member_id = member.id  # the step commits: reading it afterwards reloads the row
             self._verify_step(member, form)
             return redirect(url_for(".verify", id=member_id))
+        if code_sent is None:  # a POST whose form did not validate
+            code_sent = member.status == "recorded" and _code_sent(member)
         return self.render("admin/verify.html", member=member, form=form,
                            photo_form=PhotoForm(), phone=mask_phone(member.mobile),
-                           number=format_membership_no(member.id),
-                           code_sent=_code_sent(member),
+                           number=format_membership_no(member.id), code_sent=code_sent,
                            may_record=has_permission(current_user, MEMBER_CREATE))
 
     def _verify_step(self, member, form) -> None:
         try:
             # settle: the claim is committed before the gateway is called (docs/sqlite.md);
             # the user and member stay loaded for the send's audit event.
-            if form.step.data == "send":
+            if form.step.data == "send":  # the member was read with its row locked
                 result = verification.send_code(member, actor=current_user, ip=_client_ip(),
                                                 locale=current_language(),
-                                                settle=commit_keeping_loaded)
+                                                settle=commit_keeping_loaded, locked=True)
             else:
                 result = verification.check_code(member, form.code.data, actor=current_user,
                                                  settle=db.session.commit)
@@ -148,6 +172,16 @@ def _code_sent(member) -> bool:
                PhoneVerification.expires_at > utcnow())
         .limit(1))
     return pending is not None
+
+
+def _code_sent_clause():
+    """_code_sent() as a column of the member's own query."""
+    return (select(PhoneVerification.id)
+            .where(PhoneVerification.member_id == Member.id,
+                   PhoneVerification.status == "pending",
+                   PhoneVerification.phone == Member.mobile,
+                   PhoneVerification.expires_at > utcnow())
+            .exists())
 
 
 def _client_ip() -> str:
