@@ -110,3 +110,14 @@ def test_doctor_asks_twilio_messaging_for_the_account_and_its_service(make_app):
         assert doctor.sms_gateway() == []
     assert [(r["method"], r["uri"].rsplit("/", 1)[-1]) for r in http.requests] == \
         [("GET", ACCOUNT_SID + ".json"), ("GET", service)]
+
+
+def test_doctor_flags_a_twilio_stand_in_on_this_host(make_app):
+    """TWILIO_API_BASE_URL (the stack test's fake Twilio) would keep every SMS off phones."""
+    http = FakeTwilioHttp().answer(200, {"sid": VERIFY_SID, "friendly_name": "Sadasya"})
+    app = make_app(**TWILIO, SMS_TWILIO_HTTP_CLIENT=http,
+                   TWILIO_API_BASE_URL="http://127.0.0.1:9/")
+    result = run(app)
+    assert ("PROBLEM sms: TWILIO_API_BASE_URL is set: SMS go to a stand-in on this host, "
+            "not to Twilio; unset it.") in problems(result)
+    assert "127.0.0.1:9" not in result.output
