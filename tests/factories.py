@@ -95,3 +95,13 @@ def delete_members_for_real(*where) -> None:
     for member in members:
         db.session.delete(member)
     db.session.flush()
+
+
+def preliminary_roll(officer, unit: Unit, title: str, cut_off, claims_until, *, today=None):
+    """A roll of ``unit`` frozen at ``cut_off`` and published with ``claims_until``."""
+    from backoffice.services import rolls
+
+    roll = rolls.create(officer, unit, cut_off, title)
+    rolls.freeze(officer, roll.id)
+    rolls.publish(officer, roll.id, claims_until, today=today)
+    return roll

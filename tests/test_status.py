@@ -102,18 +102,14 @@ def test_the_rolls_are_shown_with_the_serial_and_how_to_claim(app, browser, unit
                                                               member):
     cut_off = date(2026, 11, 15)
     with app.test_request_context():
-        other = factories.approved(units["BLK-BILHA"], booth_no="12")
-        final = rolls.create(staff["ro"], units["DIST-BILASPUR"], cut_off, "ज़िला सम्मेलन 2026")
-        rolls.freeze(staff["ro"], final.id)
-        rolls.publish(staff["ro"], final.id, cut_off + timedelta(days=2), today=cut_off)
+        factories.approved(units["BLK-BILHA"], booth_no="12")  # another on the booth
+        final = factories.preliminary_roll(staff["ro"], units["DIST-BILASPUR"],
+                                           "ज़िला सम्मेलन 2026", cut_off,
+                                           cut_off + timedelta(days=2), today=cut_off)
         rolls.finalise(staff["ro"], final.id, today=cut_off + timedelta(days=3))
-        later = factories.approved(units["BLK-BILHA"], mobile="+919812300002",
-                                   created_at=member.created_at)
-        preliminary = rolls.create(staff["ro"], units["BLK-BILHA"], cut_off, "ब्लॉक सम्मेलन")
-        rolls.freeze(staff["ro"], preliminary.id)
-        rolls.publish(staff["ro"], preliminary.id, date.today() + timedelta(days=10))
+        factories.preliminary_roll(staff["ro"], units["BLK-BILHA"], "ब्लॉक सम्मेलन", cut_off,
+                                   date.today() + timedelta(days=10))
         db.session.commit()
-    del other, later
     b = browser()
     open_status(app, b, "ABC1234567")
     text = b.get("/status/me").get_data(as_text=True)
@@ -289,9 +285,8 @@ def test_an_opted_out_member_gets_no_approval_sms_but_the_roll_notice(app, brows
         db.session.commit()
         notifications.dispatch_waiting()
         cut_off = date(2026, 11, 15)
-        roll = rolls.create(staff["ro"], units["DIST-BILASPUR"], cut_off, "ज़िला सम्मेलन 2026")
-        rolls.freeze(staff["ro"], roll.id)
-        rolls.publish(staff["ro"], roll.id, cut_off + timedelta(days=10), today=cut_off)
+        factories.preliminary_roll(staff["ro"], units["DIST-BILASPUR"], "ज़िला सम्मेलन 2026",
+                                   cut_off, cut_off + timedelta(days=10), today=cut_off)
         db.session.commit()
         notifications.dispatch_waiting()
     states = dict(db.session.execute(select(MemberNotification.event, MemberNotification.state)
