@@ -3,11 +3,13 @@ registered and an unknown number until it is checked, then the status, the rolls
 how to claim, and the member's own choice of SMS notices."""
 
 import json
+import os
 import re
+import uuid
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from backoffice import sms
 from backoffice.extensions import db
@@ -336,3 +338,37 @@ def test_the_notices_about_a_decision_or_a_roll_lead_to_status(app, units, event
         without = notifications.text_for(notice, member, "en")
     assert ("https://sadasya.example/status -Sadasya" in text) is linked
     assert "/status" not in without and "  " not in without
+
+
+@pytest.mark.skipif(not os.environ.get("BACKOFFICE_TEST_REDIS_URL"),
+                    reason="set BACKOFFICE_TEST_REDIS_URL to test Redis")
+def test_the_limit_per_number_holds_across_two_app_processes_through_redis(make_app):
+    """Two app instances (as two gunicorn workers) count one number's codes together,
+    and an unknown number's as a registered one's."""
+    import redis
+
+    from backoffice import ratelimits
+    from backoffice.models import JoinSignup
+    from backoffice.services import lookups
+    from tests.conftest import Browser
+
+    url = os.environ["BACKOFFICE_TEST_REDIS_URL"]
+    typed = f"RDS{uuid.uuid4().int % 10**7:07d}"  # nobody's, and new to this Redis
+    apps = [make_app(RATELIMIT_STORAGE_URI=url, STATUS_LOOKUP_LIMIT="2/hour")
+            for _ in range(2)]
+    told = []
+    for attempt in range(3):
+        b = Browser(apps[attempt % 2])
+        b.client.set_cookie("lang", "en")
+        b.client.environ_base["REMOTE_ADDR"] = "192.0.2.17"
+        b.post("/status", {"number": typed}, token_from="/status")
+        told.append("Too many codes were sent" in b.get("/status/code").get_data(as_text=True))
+    assert told == [False, False, True]
+    with apps[0].test_request_context():
+        key = ratelimits._key(lookups.identify(typed)[0])
+        db.session.execute(delete(JoinSignup).where(JoinSignup.purpose == "status"))
+        db.session.commit()
+    client = redis.Redis.from_url(url)
+    keys = client.keys(f"*{key}*")
+    assert keys, "the counts live in Redis, where every worker sees them"
+    client.delete(*keys)
