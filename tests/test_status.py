@@ -372,3 +372,24 @@ def test_the_limit_per_number_holds_across_two_app_processes_through_redis(make_
     keys = client.keys(f"*{key}*")
     assert keys, "the counts live in Redis, where every worker sees them"
     client.delete(*keys)
+
+
+@pytest.mark.parametrize("reason", ["unavailable", "blocked"])
+def test_a_failing_gateway_tells_nothing_either(app, browser, member, monkeypatch, reason):
+    """The gateway down: a registered number's send fails, and an unknown number's
+    stand-in says the same, with the same counts. A number the provider refuses (one
+    phone's trouble) is answered as a send: the code just does not come."""
+    from backoffice.sms.console import MemoryGateway
+
+    def refuse(self, phone, code, text, locale):
+        raise sms.GatewayError(reason, "test")
+
+    monkeypatch.setattr(MemoryGateway, "send_code", refuse)
+    registered = _walk(app, browser(), "ABC1234567")
+    stand_in = _walk(app, browser(), "XYZ7654321")
+    flashes = [c[2].get("_flashes") for step in registered for c in step["cookies"]]
+    told = any(f and f[0][1].startswith("We could not send the SMS just now") for f in flashes)
+    assert told is (reason == "unavailable")
+    _assert_alike(registered, stand_in)
+    assert db.session.scalar(select(AuditEvent.details).where(
+        AuditEvent.action == "otp.send_failed", AuditEvent.entity_id == member.id))
