@@ -76,7 +76,7 @@ def ancestors(unit: Unit) -> dict[str, int]:
     the database."""
     ids = unit.ancestor_ids
     if ids and ids[-1] == unit.id and len(ids) == level_depth(unit.level) + 1:
-        return dict(zip(LEVELS, ids))
+        return dict(zip(LEVELS[:len(ids)], ids, strict=True))
     levels = dict(db.session.execute(select(Unit.id, Unit.level).where(Unit.id.in_(ids))).all())
     return {levels[unit_id]: unit_id for unit_id in ids}
 
