@@ -268,3 +268,7 @@ CARD_SIGNING_KEY = None
 CARD_TRUSTED_KEYS = ()
 CARD_LINK_DAYS = 30
 CARD_RATE_LIMIT = "30 per hour"
+# How long a process serves the same /check/rolls.json (the final rolls a typed number
+# is looked up in, and the numbers revoked since): a revocation reaches the checkers
+# after at most this long; a roll finalised is served at once (docs/cards.md).
+CHECK_ROLLS_SECONDS = 60

@@ -7,8 +7,9 @@ Two kinds of file, both signed with the card key:
 - one file per current final roll (the newest final roll of each unit), with nothing
   but membership numbers (as member ids), booths and serials: no names, ages or
   relatives. A final roll never changes, so its file is made once per process and kept;
-- an index (``/check/rolls.json``), made on each request: the current final rolls, the
-  numbers on them whose member is no longer approved or was erased, and its time.
+- an index (``/check/rolls.json``): the current final rolls, the numbers on them whose
+  member is no longer approved or was erased, and its time; made again after
+  CHECK_ROLLS_SECONDS, or at once when a roll is finalised.
 
 A roll file: version (1 byte, 1) | key id (4 bytes) | Ed25519 signature (64 bytes) of
 ``ROLL_CONTEXT`` followed by the body | the body, zlib-compressed. Uncompressed, the
@@ -23,10 +24,11 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 import zlib
 
 from flask import current_app
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
 from backoffice.extensions import db
 from backoffice.models import Member, Roll, RollEntry, Unit, utcnow
@@ -153,20 +155,42 @@ def roll_file(roll: Roll) -> bytes:
 
 
 def revoked_numbers(roll_ids: list[int]) -> list[int]:
-    """Member ids on these rolls whose member is no longer approved or was erased."""
+    """Member ids on these rolls whose member is no longer approved (revoked, erased —
+    erasure revokes —, or an approval undone). From the member's (status, id) index."""
     if not roll_ids:
         return []
     return list(db.session.scalars(
-        select(RollEntry.member_id).distinct().join(Member, Member.id == RollEntry.member_id)
-        .where(RollEntry.roll_id.in_(roll_ids), RollEntry.removed.is_(False),
-               or_(Member.status != "approved", Member.erased_at.is_not(None)))
-        .order_by(RollEntry.member_id)))
+        select(Member.id).where(Member.status != "approved", Member.id.in_(
+            select(RollEntry.member_id).where(RollEntry.roll_id.in_(roll_ids),
+                                              RollEntry.removed.is_(False))))
+        .order_by(Member.id)))
 
 
 def index() -> dict:
     """What the checker downloads first: {"list": base64url(JSON), "kid", "sig"}, like
-    the revocation list, under its own context."""
+    the revocation list, under its own context.
+
+    Kept per process for CHECK_ROLLS_SECONDS: finding the revoked among a million
+    entries takes about a second of the database, and every agent's every check asks.
+    A roll finalised since, or a new card key, is served at once; a revocation within
+    that time (the index's "issued" says when it was made)."""
     rolls = current_rolls()
+    key = cards.signing_key()
+    kid = cards.key_id(cards.raw_public(key.public_key()))
+    version = (kid, tuple((roll.id, roll.finalised_at) for roll in rolls))
+    kept = current_app.extensions.setdefault("roll_check_index", {})
+    with _lock:
+        hit = kept.get("index")
+    if hit is not None and hit[0] == version \
+            and time.monotonic() - hit[1] < current_app.config["CHECK_ROLLS_SECONDS"]:
+        return hit[2]
+    signed = _signed_index(rolls, key)
+    with _lock:
+        kept["index"] = (version, time.monotonic(), signed)
+    return signed
+
+
+def _signed_index(rolls: list[Roll], key) -> dict:
     units = {unit.id: unit for unit in db.session.scalars(
         select(Unit).where(Unit.id.in_([roll.unit_id for roll in rolls])))}
     body = json.dumps({
@@ -176,6 +200,5 @@ def index() -> dict:
                    "final": roll.finalised_at.date().isoformat()} for roll in rolls],
         "revoked": revoked_numbers([roll.id for roll in rolls]),
     }, ensure_ascii=False, separators=(",", ":")).encode()
-    key = cards.signing_key()
     return {"list": cards.b64u(body), "kid": cards.b64u(cards.key_id(
         cards.raw_public(key.public_key()))), "sig": cards.b64u(key.sign(INDEX_CONTEXT + body))}

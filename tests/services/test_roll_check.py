@@ -118,3 +118,19 @@ def test_encoding_round_trips_gaps_and_descending_ids():
     assert header["booths"] == [["1", 4], ["2", 2]] and header["n"] == 5
     assert found == {500: ("1", 1), 20: ("1", 2), 900_000: ("1", 4), 3: ("2", 1),
                      2**40: ("2", 2)}
+
+
+def test_a_revocation_reaches_the_index_once_it_is_made_again(app, staff, units, people):
+    roll = final_roll(staff, units["DIST-BILASPUR"])
+    assert index_of(roll_check.index())["revoked"] == []
+    workflow.apply(staff["district"], "revoke", [people[1].id], reason="दोहरी सदस्यता")
+    db.session.flush()
+    assert index_of(roll_check.index())["revoked"] == []  # the kept index, for a while
+    newer = final_roll(staff, units["BLK-BILHA"], "ब्लॉक सम्मेलन")
+    listed = index_of(roll_check.index())  # a roll finalised: served at once
+    assert [r["id"] for r in listed["rolls"]] == [roll.id, newer.id]
+    assert listed["revoked"] == [people[1].id]
+    workflow.apply(staff["district"], "revoke", [people[4].id], reason="दोहरी सदस्यता")
+    db.session.flush()
+    app.config["CHECK_ROLLS_SECONDS"] = 0  # the time has passed
+    assert index_of(roll_check.index())["revoked"] == sorted([people[1].id, people[4].id])
