@@ -55,35 +55,38 @@ def _forget(session) -> None:
 
 
 def submit_preliminary(roll_id: int, claims_until: str, actor=None, *, round_=0,
-                       run_after=None):
+                       failed=0, run_after=None):
     """The preliminary roll's notices as one job, in the publishing transaction; again
-    (``round_`` > 0) for the notices a run left queued, or after a run that died."""
+    (``round_`` > 0) for the notices a run left queued, or after ``failed`` runs died."""
     key = f"roll:{roll_id}:notify" if not round_ else None
     return jobs.submit("notify.preliminary", f"roll-notices:{roll_id}",
-                       {"roll_id": roll_id, "claims_until": claims_until, "round": round_},
-                       actor, key=key, run_after=run_after)
+                       {"roll_id": roll_id, "claims_until": claims_until, "round": round_,
+                        "failed": failed}, actor, key=key, run_after=run_after)
 
 
 def _resume(args: dict) -> None:
     """The job failed (its worker was killed and it was reaped, or it raised): a new one
-    sends the notices still queued, a while later, up to NOTIFY_MAX_ATTEMPTS rounds."""
+    sends the notices still queued, a while later; after NOTIFY_MAX_ATTEMPTS failed runs
+    of the roll, none (the notices stay queued; the failures are in the log and job table)."""
     from datetime import timedelta
 
     from flask import current_app
 
     from backoffice.models import utcnow
 
-    round_ = args.get("round", 0) + 1
-    if round_ > current_app.config["NOTIFY_MAX_ATTEMPTS"]:
-        return
-    job = submit_preliminary(args["roll_id"], args["claims_until"], round_=round_,
+    failed = args.get("failed", 0) + 1
+    if failed > current_app.config["NOTIFY_MAX_ATTEMPTS"]:
+        return  # it keeps failing: a bug, not a killed worker; the log has its trace
+    job = submit_preliminary(args["roll_id"], args["claims_until"],
+                             round_=args.get("round", 0) + 1, failed=failed,
                              run_after=utcnow() + timedelta(
                                  seconds=current_app.config["NOTIFY_RETRY_SECONDS"]))
     later(job)
 
 
 @jobs.define("notify.preliminary", on_fail=_resume)
-def preliminary(context, roll_id: int, claims_until: str, round: int = 0) -> dict:  # noqa: A002
+def preliminary(context, roll_id: int, claims_until: str, round: int = 0,  # noqa: A002
+                failed: int = 0) -> dict:
     """Write a notice for every entry of the roll that has none yet, a batch per commit
     (a run after a killed one adds the rest), then send the roll's notices still
     queued, NOTIFY_BATCH per claim (services/notifications.py). Notices it leaves queued
@@ -96,7 +99,8 @@ def preliminary(context, roll_id: int, claims_until: str, round: int = 0) -> dic
          notifications.MemberNotification.ref == f"roll:{roll_id}"], context.progress)
     result = {"written": written, "outcomes": outcomes}
     if retry_at is not None:
-        job = submit_preliminary(roll_id, claims_until, round_=round + 1, run_after=retry_at)
+        job = submit_preliminary(roll_id, claims_until, round_=round + 1, failed=failed,
+                                 run_after=retry_at)
         later(job)
         result["retry_job"] = job.id
     return result

@@ -214,3 +214,40 @@ def test_the_providers_too_many_answer_defers_the_notice_without_using_a_try(
     assert notifications.send(notice_id) == "sent"
     assert notifications.send(notice_id) == "taken"
     assert len(outbox(app, member.mobile)) == 1
+
+
+def test_a_preliminary_run_that_dies_is_followed_by_one_that_sends_the_rest_once(
+        app, units, monkeypatch):
+    import json
+
+    from backoffice.jobs import notifications as notice_jobs
+    from backoffice.models import Job
+
+    members = [factories.approved(units["BLK-BILHA"]) for _ in range(5)]
+    for member in members:
+        notifications.enqueue(member.id, "preliminary", ref="roll:77",
+                              params={"claims_until": "15/12/2026"}, job=False)
+    first = notice_jobs.submit_preliminary(77, "15/12/2026")
+    db.session.commit()
+    first_id = first.id
+    app.config["NOTIFY_BATCH"] = 2
+    real = notifications.send_batch
+    calls = []
+
+    def dies_on_the_second_batch(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise RuntimeError("the worker is gone")  # as a kill mid-job, for the job
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(notifications, "send_batch", dies_on_the_second_batch)
+    assert runner.run(first_id) == "failed"
+    monkeypatch.setattr(notifications, "send_batch", real)
+    heard = [len(outbox(app, m.mobile)) for m in members]
+    assert heard == [1, 1, 0, 0, 0]  # the first batch went and was recorded
+    follow = db.session.scalar(select(Job).where(Job.kind == "notify.preliminary",
+                                                 Job.state == "queued"))
+    assert json.loads(follow.args)["failed"] == 1 and follow.run_after is not None
+    _due(follow.id)
+    assert runner.run(follow.id) == "done"
+    assert [len(outbox(app, m.mobile)) for m in members] == [1, 1, 1, 1, 1]
