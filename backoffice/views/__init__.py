@@ -12,6 +12,7 @@ from flask_babel import lazy_gettext as _l
 from backoffice.models import AuditEvent, Member, RoleAssignment, Roll, StaffUser, Unit
 from backoffice.security import csp_nonce
 from backoffice.sms.outbox import enabled as outbox_enabled
+from backoffice.views import menu
 from backoffice.views.audit import AuditEventView
 from backoffice.views.audit_reports import AuditReportsView
 from backoffice.views.dashboard import DashboardView
@@ -51,4 +52,5 @@ def init_admin(app: Flask) -> Admin:
     admin.add_view(RecruitersView(name=_l("Recruiters"), endpoint="recruiters"))
     if outbox_enabled(app):  # a demo's codes: debug mode only
         admin.add_view(OutboxView())
+    menu.init_app(app)
     return admin
