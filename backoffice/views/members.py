@@ -8,7 +8,8 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup, escape
-from sqlalchemy import and_
+from sqlalchemy import and_, func, select
+from sqlalchemy.orm import load_only
 
 from backoffice.auth.roles import MEMBER_APPROVE, MEMBER_VIEW, MEMBER_VIEW_PII
 from backoffice.auth.scoping import has_permission, member_filter, scoped_units
@@ -224,6 +225,43 @@ class MemberView(AuditedExportMixin, VerifyMixin, MemberFormMixin, DecisionsMixi
         if count_query is not None:
             count_query = count_query.filter(clause)
         return query, count_query, joins, count_joins
+
+    def _get_page(self, page, sort_column, sort_desc, search, filters, execute, page_size):
+        """A searched page in one statement: the matches (at most count_bound + 1 ids, read
+        once from the search's index) as a CTE that gives both the page's ids and their
+        count, instead of a bounded count and then a page query that reads the same
+        matches again (or walks the scope's list index backward, when PostgreSQL guesses a
+        short word common). Past count_bound matches, the ids kept are not the first in
+        order: the stock count and page then. Sorted or filtered lists: the stock too."""
+        column, descending = self.column_default_sort
+        if not (execute and search and sort_column is None and not filters
+                and column == "id"):
+            return super()._get_page(page, sort_column, sort_desc, search, filters,
+                                     execute, page_size)
+        size = page_size or self.page_size
+        hits = (self.get_query().filter(member_search(current_user, search))
+                .with_entities(Member.id.label("id")).limit(self.count_bound + 1)
+                .cte("hits"))
+        shown = (select(hits.c.id).order_by(hits.c.id.desc() if descending else hits.c.id)
+                 .limit(size).offset(page * size))
+        found = select(func.count()).select_from(hits).scalar_subquery()
+        query = (db.session.query(Member, found.label("found"))
+                 .filter(Member.id.in_(shown))
+                 .order_by(Member.id.desc() if descending else Member.id))
+        columns = self._read_columns()
+        if columns:
+            query = query.options(load_only(*columns, raiseload=True))
+        rows = query.all()
+        if rows:
+            count = rows[0].found
+        elif page:  # past the last page: get_list wants the count to show that one
+            count = db.session.scalar(select(func.count()).select_from(hits))
+        else:
+            count = 0
+        if count > self.count_bound:
+            return super()._get_page(page, sort_column, sort_desc, search, filters,
+                                     execute, page_size)
+        return count, [row.Member for row in rows]
 
 
 

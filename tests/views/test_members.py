@@ -7,6 +7,7 @@ import pytest
 from backoffice.extensions import db
 from backoffice.services.membership_numbers import format_membership_no
 from backoffice.services.units import create_unit
+from backoffice.views.members import MemberView
 from tests import factories
 
 
@@ -82,6 +83,32 @@ def test_search_by_membership_number_stays_inside_scope(browser, staff, people):
         "/admin/members/", query_string={"search": number}).get_data(as_text=True)
     assert "Masturi Member" not in browser(staff["bilha"]).get(
         "/admin/members/", query_string={"search": number}).get_data(as_text=True)
+
+
+def test_a_searched_list_pages_newest_first_and_counts_every_match(browser, staff, units,
+                                                                   monkeypatch):
+    """A name search's count and pages (read in one statement, MemberView._get_page):
+    60 matches, 50 on the first page newest first, 10 on the second, a page past the
+    end shows the last; past the count bound, the stock bounded count and page."""
+    made = [factories.member(units["BLK-BILHA"], full_name=f"Pagetest Sahu {n}").id
+            for n in range(60)]
+    factories.member(units["BLK-MASTURI"], full_name="Pagetest Outside")  # the block's only
+    db.session.flush()
+    b = browser(staff["bilha"])
+
+    def listed(**args):
+        page = b.get("/admin/members/", query_string={"search": "pagetest", **args})
+        text = page.get_data(as_text=True)
+        return (re.search(r"List \(([\d,+]+)\)", text).group(1),
+                [int(ids) for ids in re.findall(r"details/\?id=(\d+)", text)])
+
+    count, first = listed()
+    assert count == "60" and first == sorted(made, reverse=True)[:50]
+    assert listed(page=1) == ("60", sorted(made, reverse=True)[50:])
+    assert listed(page=7) == ("60", sorted(made, reverse=True)[50:])
+    monkeypatch.setattr(MemberView, "count_bound", 30)
+    count, first = listed()
+    assert count == "30+" and first[:1] == [max(made)]
 
 
 def test_division_incharge_and_ro_see_masked_phones_block_president_sees_them(
