@@ -214,10 +214,23 @@ def read_code(outbox: Path, phone: str, timeout: float = 10.0) -> str:
     return code
 
 
+# A relative's name and a birth date drawn per phone: as in a real drive, a member rarely
+# shares name, relative's name and birth year with another (the duplicate check's key).
+# Until 2026-11-30 every member had the same relative and birth date, so each new one
+# was flagged against 20 others: 21 audit events per member instead of one.
+RELATIVES = ("श्रीराम", "Mohan", "रामेश्वर", "Suresh", "गणेश", "Harish", "बलराम", "Vinod",
+             "शिवकुमार", "Pradeep", "नरेंद्र", "Ashok", "दयाराम", "Kishore", "भगवान", "Santosh")
+SURNAMES = ("त्रिपाठी", "Sahu", "यादव", "Verma", "पटेल", "Kurre", "साहू", "Dewangan",
+            "मरकाम", "Netam", "ध्रुव", "Banjare", "कश्यप", "Tandon", "वर्मा", "Patel")
+
+
 def member_details(phone: str, block_id: str, n: int) -> dict:
+    pick = random.Random(phone)
+    born = f"{pick.randint(1950, 2004)}-{pick.randint(1, 12):02d}-{pick.randint(1, 28):02d}"
     return {"full_name": NAMES[n % len(NAMES)], "relation": "father",
-            "relative_name": "श्रीराम त्रिपाठी", "gender": ("female", "male")[n % 2],
-            "date_of_birth": "1990-05-17", "mobile": phone[3:], "epic": "",
+            "relative_name": f"{pick.choice(RELATIVES)} {pick.choice(SURNAMES)}",
+            "gender": ("female", "male")[n % 2],
+            "date_of_birth": born, "mobile": phone[3:], "epic": "",
             "address": "वार्ड 4", "block_id": block_id, "zone_id": "", "booth_no": "17",
             "fee_receipt_no": "", "consent": "y"}
 
