@@ -272,3 +272,7 @@ CARD_RATE_LIMIT = "30 per hour"
 # is looked up in, and the numbers revoked since): a revocation reaches the checkers
 # after at most this long; a roll finalised is served at once (docs/cards.md).
 CHECK_ROLLS_SECONDS = 60
+# The same for /check/revoked.json, the card revocation list: a card revoked (or its
+# member's approval undone, or the member erased) stops verifying on the checkers after
+# at most this long (docs/cards.md).
+CHECK_REVOKED_SECONDS = 60

@@ -6,7 +6,8 @@ Two kinds of file, both signed with the card key:
 
 - one file per current final roll (the newest final roll of each unit), with nothing
   but membership numbers (as member ids), booths and serials: no names, ages or
-  relatives. A final roll never changes, so its file is made once per process and kept;
+  relatives. A final roll never changes, so its file is made once, when it is
+  finalised, and kept in the app's storage; each process reads it once and keeps it;
 - an index (``/check/rolls.json``): the current final rolls, the numbers on them whose
   member is no longer approved or was erased, and its time; made again after
   CHECK_ROLLS_SECONDS, or at once when a roll is finalised.
@@ -22,14 +23,17 @@ within a booth follow member ids at the freeze, so the differences are small.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import logging
 import threading
 import time
 import zlib
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import select, text
 
+from backoffice import storage
 from backoffice.extensions import db
 from backoffice.models import Member, Roll, RollEntry, Unit, utcnow
 from backoffice.services import cards
@@ -40,8 +44,13 @@ VERSION = 1
 ROLL_CONTEXT = b"sadasya-roll-v1:"
 INDEX_CONTEXT = b"sadasya-rolls-v1:"
 HEAD_BYTES = 1 + 4 + 64
+#: the first key of PostgreSQL's advisory lock while a roll's file is made (the second
+#: is the roll's id)
+LOCK_SPACE = 0x5AD17
 
+log = logging.getLogger(__name__)
 _lock = threading.Lock()
+_building: dict[str, threading.Lock] = {}  # one per stored name, for the thread making it
 
 
 def current_rolls() -> list[Roll]:
@@ -136,22 +145,85 @@ def open_roll(data: bytes, public=None) -> bytes | None:
     return zlib.decompress(data[HEAD_BYTES:])
 
 
-def roll_file(roll: Roll) -> bytes:
-    """A final roll's signed file, made once per process and card key (a final roll
-    never changes: the database refuses it)."""
+def stored_name(roll: Roll, kid: bytes) -> str:
+    """The roll's file in the app's storage, per card key. The finalising time is in
+    the name: a finalisation that rolled back (its file already written on a folder
+    store) never names the file of a later one."""
+    return (f"check-rolls/{roll.id}-{roll.finalised_at.strftime('%Y%m%dT%H%M%S%f')}"
+            f"-{kid.hex()}.bin")
+
+
+def store_roll_file(roll: Roll, key=None) -> bytes:
+    """Make a final roll's signed file and keep it in the shared storage, in the
+    caller's transaction (services.rolls.finalise calls it), so that every host serves
+    the same bytes and none makes them on a phone's request."""
+    key = key or cards.signing_key()
+    data = sign_roll(roll.id, encode_entries(roll.id, _rows(roll.id)), key)
+    storage.save(stored_name(roll, cards.key_id(cards.raw_public(key.public_key()))), data,
+                 replace=True)
+    return data
+
+
+def _stored(name: str, roll_id: int, public) -> bytes | None:
+    """The stored file if its signature holds and it is this roll's, else None."""
+    try:
+        data = storage.read(name)
+    except storage.Missing:
+        return None
+    body = open_roll(data, public)
+    if body is None or json.loads(body[:body.index(b"\n")]).get("roll") != roll_id:
+        log.warning("check roll file %s failed its signature check: made again", name)
+        return None
+    return data
+
+
+def _lock_across_hosts(roll_id: int) -> None:
+    """On PostgreSQL, one transaction at a time makes a roll's missing file; the others
+    wait for it and then read it (until the caller's commit)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text("SELECT pg_advisory_xact_lock(:space, :roll)"),
+                           {"space": LOCK_SPACE, "roll": roll_id})
+
+
+def served_roll(roll: Roll) -> cards.Published:
+    """A final roll's signed file as served: read once per process from the shared
+    storage (its signature checked: a changed file is made again, not served) and
+    kept. A roll finalised before the files were stored, or under another card key,
+    has none: the first request makes it, one thread per process and one process at a
+    time (the others wait and read it), never a herd of builds."""
     key = cards.signing_key()
-    kid = cards.key_id(cards.raw_public(key.public_key()))
+    name = stored_name(roll, cards.key_id(cards.raw_public(key.public_key())))
     kept = current_app.extensions.setdefault("roll_check_files", {})
     with _lock:
-        data = kept.get((roll.id, kid))
-    if data is None:
-        data = sign_roll(roll.id, encode_entries(roll.id, _rows(roll.id)), key)
+        found = kept.get(name)
+        building = _building.setdefault(name, threading.Lock())
+    if found is not None:
+        return found
+    with building:
+        with _lock:
+            found = kept.get(name)
+        if found is not None:
+            return found
+        data = _stored(name, roll.id, key.public_key())
+        if data is None:
+            _lock_across_hosts(roll.id)
+            data = _stored(name, roll.id, key.public_key())  # made while this one waited
+            if data is None:
+                data = store_roll_file(roll, key)
+            db.session.commit()  # the file, and the end of the lock
+        found = cards.Published(data, hashlib.sha256(data).hexdigest()[:32],
+                                roll.finalised_at.replace(microsecond=0))
         current = {item.id for item in current_rolls()}
         with _lock:
-            for stale in [k for k in kept if k[0] not in current]:
+            for stale in [k for k in kept if int(k.split("/")[1].split("-")[0]) not in current]:
                 del kept[stale]  # a roll replaced by a newer election's
-            kept[(roll.id, kid)] = data
-    return data
+            kept[name] = found
+    return found
+
+
+def roll_file(roll: Roll) -> bytes:
+    """A final roll's signed file (a final roll never changes: the database refuses)."""
+    return served_roll(roll).data
 
 
 def revoked_numbers(roll_ids: list[int]) -> list[int]:

@@ -10,6 +10,7 @@ reach them.
 
 from __future__ import annotations
 
+import logging
 import re
 from datetime import date, datetime, time, timedelta
 
@@ -22,11 +23,13 @@ from backoffice.auth.scoping import member_in_scope, unit_in_scope
 from backoffice.extensions import db
 from backoffice.models import Member, Roll, RollClaim, RollEntry, Unit, utcnow
 from backoffice.services import notifications as notification_service
+from backoffice.services import roll_check
 from backoffice.services.errors import NotFound, ServiceError, ValidationError
 from backoffice.services.membership_numbers import format_membership_no
 from backoffice.services.units import MEMBER_COLUMNS
 from backoffice.services.workflow import clean_reason
 
+log = logging.getLogger(__name__)
 IST = timedelta(hours=5, minutes=30)
 BATCH = 5000
 NO_BOOTH = "—"
@@ -254,3 +257,8 @@ def finalise(actor, roll_id: int, *, today: date | None = None) -> None:
     roll.status, roll.finalised_at = "final", utcnow()
     audit.record("roll.finalise", entity_type="roll", entity_id=roll.id, unit_id=roll.unit_id,
                  actor=actor, details={"entries": roll.entry_count})
+    db.session.flush()
+    try:  # the checker's file of the roll, stored with the finalisation (docs/cards.md)
+        roll_check.store_roll_file(roll)
+    except RuntimeError:  # no card key yet (production): its first request makes it
+        log.warning("no card key: the checker's file of roll %s is made on request", roll.id)

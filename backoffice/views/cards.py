@@ -61,11 +61,6 @@ def public_key():
     return _no_cache(cards.public_keys())
 
 
-@bp.route("/check/revoked.json")
-def revoked():
-    return _no_cache(cards.revocation_list())
-
-
 def _public(response):
     """The same for everyone, no login, no cookie: any cache may keep it, and must ask
     again (the ETag makes asking cheap)."""
@@ -74,10 +69,27 @@ def _public(response):
     return response
 
 
+def _published(published: cards.Published, mimetype: str):
+    """A kept public file, 304 to a phone that holds these bytes already."""
+    response = _public(make_response(published.data))
+    response.mimetype = mimetype
+    response.set_etag(published.etag)
+    response.last_modified = published.modified
+    return response.make_conditional(request)
+
+
+@bp.route("/check/revoked.json")
+def revoked():
+    """The signed card revocation list, kept per process for CHECK_REVOKED_SECONDS."""
+    return _published(cards.revocation_file(), "application/json")
+
+
 @bp.route("/check/rolls.json")
 def final_rolls():
     """The signed index of the final rolls a typed number is looked up in, on the phone."""
-    return _public(jsonify(roll_check.index()))
+    response = _public(jsonify(roll_check.index()))
+    response.add_etag()
+    return response.make_conditional(request)
 
 
 @bp.route("/check/rolls/<roll_id>.bin")
@@ -87,10 +99,7 @@ def final_roll(roll_id: str):
     roll = next((roll for roll in roll_check.current_rolls() if roll.id == wanted), None)
     if roll is None:
         abort(404)
-    response = _public(make_response(roll_check.roll_file(roll)))
-    response.mimetype = "application/octet-stream"
-    response.add_etag()
-    return response.make_conditional(request)
+    return _published(roll_check.served_roll(roll), "application/octet-stream")
 
 
 def _card_member(token: str):

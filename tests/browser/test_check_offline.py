@@ -61,6 +61,7 @@ def test_typed_statement_checked_offline_then_revoked(live, chromium):
             outcome = workflow.apply(head, "revoke", [member_id], reason="दोहरी सदस्यता")
             assert outcome.done == [member_id]
             db.session.commit()
+        app.extensions.pop("check_revoked", None)  # CHECK_REVOKED_SECONDS have passed
         assert verdict(page, statement) == "valid"  # offline: the list it holds is older
         context.set_offline(False)
         assert verdict(page, statement) == "revoked"  # each check refreshes the list

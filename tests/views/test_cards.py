@@ -3,6 +3,7 @@ member is approved; the checker page may use the camera and carries no personal 
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -89,3 +90,29 @@ def test_staff_download_the_card_of_members_in_their_units_only(app, member, sta
     assert outside.get(url).status_code == 404
     assert outside.get("/members/999999/card.pdf").status_code == 404
     assert app.test_client().get(url).status_code in (302, 401)  # no login, no card
+
+
+def test_a_revocation_reaches_the_list_within_the_configured_time(app, member, staff):
+    card, _statement = cards.issue(member)
+    db.session.commit()
+    client = app.test_client()
+
+    def listed(answer):
+        return json.loads(cards.unb64u(answer.get_json()["list"]))["revoked"]
+
+    first = client.get("/check/revoked.json")
+    assert first.status_code == 200 and first.mimetype == "application/json"
+    assert "public" in first.headers["Cache-Control"] and first.headers["Last-Modified"]
+    assert card.card_id not in listed(first)
+    workflow.apply(staff["district"], "revoke", [member.id], reason="दोहरी सदस्यता")
+    db.session.commit()
+    kept = client.get("/check/revoked.json", headers={"If-None-Match": first.headers["ETag"]})
+    assert kept.status_code == 304 and not kept.data  # the kept list, for a while
+    app.config["CHECK_REVOKED_SECONDS"] = 0  # that time has passed
+    fresh = client.get("/check/revoked.json", headers={"If-None-Match": first.headers["ETag"]})
+    assert fresh.status_code == 200 and card.card_id in listed(fresh)
+    assert fresh.headers["ETag"] != first.headers["ETag"]
+    signed = fresh.get_json()
+    public = cards.signing_key().public_key()
+    public.verify(cards.unb64u(signed["sig"]),
+                  cards.REVOKED_CONTEXT + cards.unb64u(signed["list"]))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+from backoffice import storage
 from backoffice.extensions import db
 from backoffice.services import cards, roll_check, rolls
 from tests.factories import approved
@@ -50,3 +51,80 @@ def test_the_checker_page_takes_a_typed_number(app):
     assert 'id="number-form"' in text and "check/numbers.js" in text
     assert "या सदस्यता क्रमांक टाइप करें" in text
     assert "अंतिम सूची में है / On the final roll" in text
+
+
+def _remove(name: str) -> None:
+    own = storage.backend().local_path(name) if storage.exists(name) else None
+    if own is not None:
+        own.unlink()  # a folder store deletes at commit; gone now, as on another host
+    else:
+        storage.delete(name)
+
+
+def _stored_name(roll) -> str:
+    key = cards.signing_key()
+    return roll_check.stored_name(roll, cards.key_id(cards.raw_public(key.public_key())))
+
+
+def test_a_finalised_roll_has_its_file_in_storage_before_any_request(app, ctx, units, staff):
+    approved(units["BLK-BILHA"], booth_no="4")
+    roll = final_roll(staff, units["DIST-BILASPUR"])
+    db.session.commit()
+    stored = storage.read(_stored_name(roll))
+    assert roll_check.decode_entries(roll_check.open_roll(stored))[0]["n"] == 1
+    made = []
+    real = roll_check.store_roll_file
+    roll_check.store_roll_file = lambda *a, **k: made.append(1) or real(*a, **k)
+    try:
+        served = app.test_client().get(f"/check/rolls/{roll.id}.bin")
+    finally:
+        roll_check.store_roll_file = real
+    assert served.status_code == 200 and served.data == stored and made == []
+    assert served.headers["Last-Modified"]
+
+
+def test_a_changed_stored_file_is_made_again_not_served(app, ctx, units, staff):
+    approved(units["BLK-BILHA"], booth_no="4")
+    roll = final_roll(staff, units["DIST-BILASPUR"])
+    db.session.commit()
+    name = _stored_name(roll)
+    good = storage.read(name)
+    changed = bytearray(good)
+    changed[-1] ^= 1
+    storage.save(name, bytes(changed), replace=True)
+    db.session.commit()
+    served = app.test_client().get(f"/check/rolls/{roll.id}.bin")
+    assert served.status_code == 200 and served.data == good
+    assert roll_check.open_roll(served.data) is not None
+    assert storage.read(name) == good  # and the store holds the good file again
+
+
+def test_a_missing_file_is_made_once_then_read_by_every_process(app, ctx, units, staff):
+    approved(units["BLK-BILHA"], booth_no="4")
+    roll = final_roll(staff, units["DIST-BILASPUR"])
+    db.session.commit()
+    name = _stored_name(roll)
+    good = storage.read(name)
+    _remove(name)  # e.g. a roll finalised before the files were stored
+    db.session.commit()
+    assert not storage.exists(name)
+    made = []
+    real = roll_check.store_roll_file
+    roll_check.store_roll_file = lambda *a, **k: made.append(1) or real(*a, **k)
+    try:
+        client = app.test_client()
+        first = client.get(f"/check/rolls/{roll.id}.bin")
+        second = client.get(f"/check/rolls/{roll.id}.bin")
+        app.extensions.pop("roll_check_files")  # another process: reads the stored file
+        third = client.get(f"/check/rolls/{roll.id}.bin")
+    finally:
+        roll_check.store_roll_file = real
+    assert made == [1]
+    assert first.data == second.data == third.data == good == storage.read(name)
+
+
+def test_the_index_is_revalidated_too(app, ctx, units, staff):
+    client = app.test_client()
+    index = client.get("/check/rolls.json")
+    again = client.get("/check/rolls.json", headers={"If-None-Match": index.headers["ETag"]})
+    assert again.status_code == 304 and not again.data
