@@ -89,7 +89,7 @@ def _started(form: JoinForm) -> float | None:
     try:
         return float(keys.serializer(STAMP_PURPOSE).loads(
             form.started.data or "", max_age=current_app.config["JOIN_FORM_MAX_SECONDS"]))
-    except (BadSignature, TypeError, ValueError):  # SignatureExpired is a BadSignature
+    except (BadSignature, TypeError, ValueError, OverflowError):  # Expired is a BadSignature
         return None
 
 

@@ -55,6 +55,7 @@ SIG_BYTES = 64
 #: (those start with the version byte 1)
 REVOKED_CONTEXT = b"sadasya-revoked-v1:"
 LINK_PURPOSE = "card-link"
+MAX_MEMBER_ID = 2**31 - 1  # members.id is an integer column
 
 
 class BadStatement(ValueError):
@@ -307,7 +308,11 @@ def member_for_token(token: str) -> Member | None:
     except (BadSignature, SignatureExpired, UnicodeDecodeError):
         return None
     member_id = data.get("m") if isinstance(data, dict) else None
-    return db.session.get(Member, member_id) if isinstance(member_id, int) else None
+    # A member id as link_token writes it: an int (not a bool) that fits the id column;
+    # a larger one is an error on PostgreSQL ("out of range") and on SQLite, not a 404.
+    if type(member_id) is not int or not 0 < member_id <= MAX_MEMBER_ID:
+        return None
+    return db.session.get(Member, member_id)
 
 
 # -- drawing -----------------------------------------------------------------------------

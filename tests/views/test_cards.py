@@ -48,6 +48,35 @@ def test_a_changed_or_expired_link_opens_nothing(app, member, monkeypatch):
     assert client.get(f"/card/{old}.png").status_code == 404
 
 
+def test_a_value_signed_for_another_purpose_opens_no_card(app, member, browser):
+    """The /join form's signed stamp, or the member's id signed for any other purpose, is
+    no card link: a 404 page in the user's language. A card link is no /join stamp."""
+    from backoffice import keys
+    from backoffice.join import STAMP_PURPOSE
+
+    others = [keys.serializer(STAMP_PURPOSE).dumps(time.time()),
+              keys.serializer("join/form-served").dumps({"m": member.id}),
+              keys.serializer("status").dumps({"m": member.id}),
+              keys.serializer(cards.LINK_PURPOSE).dumps({"m": str(member.id)}),
+              keys.serializer(cards.LINK_PURPOSE).dumps({"m": 10 ** 30}),
+              keys.serializer(cards.LINK_PURPOSE).dumps({"m": 2 ** 31}),
+              keys.serializer(cards.LINK_PURPOSE).dumps({"m": True}),
+              keys.serializer(cards.LINK_PURPOSE).dumps([member.id])]
+    b = browser(lang="hi")
+    for token in others:
+        response = b.get(f"/card/{token}.png")
+        assert response.status_code == 404, token
+        assert "यह पेज या रिकॉर्ड नहीं मिला" in response.get_data(as_text=True)
+    with app.test_request_context():
+        from backoffice.join import JoinForm, _started
+        form = JoinForm(meta={"csrf": False}, data={"started": cards.link_token(member)})
+        assert _started(form) is None  # a card link posted as the form's stamp: forged
+        for stamp in (10 ** 400, "now", [1]):  # signed, but no time
+            form = JoinForm(meta={"csrf": False},
+                            data={"started": keys.serializer(STAMP_PURPOSE).dumps(stamp)})
+            assert _started(form) is None
+
+
 def test_a_revoked_members_link_opens_nothing(app, member, staff):
     token = cards.link_token(member)
     workflow.apply(staff["district"], "revoke", [member.id], reason="दोहरी सदस्यता")
