@@ -227,6 +227,7 @@ class _Appender:
         transaction id, and a commit would wait for a WAL flush for nothing.
         """
         total, finished = 0, None
+        pool = engine.pool
         try:
             with engine.connect() as connection:
                 while True:
@@ -250,6 +251,8 @@ class _Appender:
                         finished = number
                         return total
         finally:
+            if engine.pool is not pool:  # the engine was disposed meanwhile (a test's end,
+                pool.dispose()  # a fork): close the connection we gave back to its old pool
             with self.turn:
                 self.running = False
                 if finished is not None:
@@ -299,10 +302,11 @@ def _background(appender: _Appender, engine_ref: weakref.ref) -> None:
                 logger.warning("audit events committed but not chained yet (%s%s); they stay "
                                "pending until the next append or `backoffice audit chain`",
                                type(error).__name__, f" {code}" if code else "")
+        gone, engine = engine is None, None  # hold no engine while waiting: its owner may go
         with appender.turn:
             appender.answered = max(appender.answered, target)
             appender.turn.notify_all()
-            if engine is None:
+            if gone:
                 appender.thread = None
                 return
 

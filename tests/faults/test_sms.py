@@ -16,6 +16,7 @@ from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
 from backoffice import sms
+from backoffice.audit import chain
 from backoffice.extensions import db
 from backoffice.models import AuditEvent, Member, PhoneVerification, StaffUser, Unit
 from backoffice.sms.breaker import CircuitBreaker
@@ -262,6 +263,9 @@ def test_no_transaction_or_row_lock_is_held_while_the_provider_answers(scratch, 
                         "csrf_token": token}
                 worker, answers = _blocked(lambda: b.client.post("/join", data=data))
             assert blocking.inside.wait(60), "the provider was never asked"
+            # the request left its events to the background appender: let it finish its
+            # round (a short transaction of its own) before looking for open transactions
+            assert chain.caught_up(db.engine, timeout=60)
             db.session.remove()
             member_id = db.session.scalar(select(Member.id).where(Member.mobile == phone))
             assert member_id, "the member is committed before the provider is asked"
