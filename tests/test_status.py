@@ -7,9 +7,11 @@ import os
 import re
 import uuid
 from datetime import date, timedelta
+from urllib.parse import quote
 
 import pytest
 from sqlalchemy import delete, select
+from werkzeug.datastructures import MultiDict
 
 from backoffice import sms
 from backoffice.extensions import db
@@ -393,3 +395,124 @@ def test_a_failing_gateway_tells_nothing_either(app, browser, member, monkeypatc
     _assert_alike(registered, stand_in)
     assert db.session.scalar(select(AuditEvent.details).where(
         AuditEvent.action == "otp.send_failed", AuditEvent.entity_id == member.id))
+
+
+# Crafted values a prober sends to the status pages' forms (the url_map walker in
+# tests/views/test_crafted_input.py reaches them only without a lookup open).
+CRAFTED = ["ab\x00cd", "a\x01\x1b[31m\x7f", "x" * 100_000, "9" * 40, "-1", "١٢३४५६",
+           "१२३४५६", "\u202e123456", "1e9999", "CG" + "9" * 30, "CG000000000", "%_\\"]
+UNDECODABLE = ["%ff%fe", "%c0%af", "%ed%a0%80"]
+FIELDS = ("number", "code", "notices", "resend")
+
+
+def _hindi_or_normal(response) -> bool:
+    if response.status_code >= 500:
+        return False
+    return response.status_code < 400 or '<html lang="hi"' in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("stage", ["code sent", "page open"])
+def test_crafted_fields_on_a_lookup_get_a_page_in_the_users_language(app, browser, member,
+                                                                        stage):
+    """NUL bytes (PostgreSQL refuses them in text), control characters, 100 kB, digits
+    of other scripts, numbers past any integer column, undecodable bytes, a field twice
+    or missing, on every status form: a page in Hindi, never a 5xx, and no CSRF token is
+    a 400 page in Hindi, not a 500."""
+    app.config.update(STATUS_RATE_LIMIT="10000/hour", STATUS_LOOKUP_LIMIT="10000/hour",
+                      STATUS_CHECK_LIMIT="10000/hour", OTP_PHONE_LIMIT="10000/hour",
+                      OTP_IP_LIMIT="10000/hour")
+    b = browser(lang="hi")
+    look_up(b, "ABC1234567")
+    if stage == "page open":
+        open_status(app, b, "ABC1234567")
+        assert b.get("/status/me").status_code == 200
+    token = b.csrf_token("/status")
+    wrong = []
+    for url in ("/status", "/status/code", "/status/notices", "/status/end"):
+        for name in FIELDS:
+            for value in CRAFTED:
+                for twice in (False, True):
+                    data = MultiDict([("csrf_token", token), (name, value)]
+                                     + ([(name, "123456")] if twice else []))
+                    response = b.client.post(url, data=data)
+                    if not _hindi_or_normal(response):
+                        wrong.append((url, name, value[:12], twice, response.status_code))
+            for value in UNDECODABLE:
+                response = b.client.post(url, data=f"csrf_token={quote(token)}&{name}={value}",
+                                         content_type="application/x-www-form-urlencoded")
+                if not _hindi_or_normal(response):
+                    wrong.append((url, name, value, response.status_code))
+            response = b.client.get(f"{url}?{name}=%00")
+            if not _hindi_or_normal(response):
+                wrong.append(("GET", url, name, response.status_code))
+        response = b.client.post(url, data={"csrf_token": token})  # every field missing
+        if not _hindi_or_normal(response):
+            wrong.append((url, "no fields", response.status_code))
+        response = b.client.post(url, data={"number": "ABC1234567", "code": "123456",
+                                            "notices": "off"})
+        page = response.get_data(as_text=True)
+        if response.status_code != 400 or "फ़ॉर्म की समय-सीमा समाप्त हो गई थी" not in page:
+            wrong.append((url, "no CSRF token", response.status_code))
+        for method in ("HEAD", "OPTIONS", "PUT", "DELETE"):
+            if b.client.open(url, method=method).status_code >= 500:
+                wrong.append((url, method))
+    assert not wrong, wrong
+    with app.app_context():
+        assert db.session.get(Member, member.id).sms_opt_out is not None  # still readable
+
+
+def _handle_in(b, key) -> str | None:
+    with b.client.session_transaction() as session:
+        return session.get(key)
+
+
+def test_a_join_cookie_opens_no_status_page_and_a_status_cookie_no_join_step(
+        app, browser, units, member):
+    """The browser's handle names a session of one purpose only: a /join signup's
+    handle sent to /status (a cookie made for the other page) is no lookup, and a
+    lookup's handle sent to /join/verify is no signup."""
+    from tests.test_join import fill
+
+    join_app = app
+    app.config["JOIN_MIN_SECONDS"] = 0
+    joined = browser(lang="hi")
+    fill(joined, units)
+    join_handle = _handle_in(joined, "join_signup")
+    looked = browser(lang="hi")
+    open_status(join_app, looked, "ABC1234567")
+    status_handle = _handle_in(looked, "status_lookup")
+    assert join_handle and status_handle
+
+    crossed = browser(lang="hi")
+    with crossed.client.session_transaction() as session:
+        session["status_lookup"] = join_handle
+        session["join_signup"] = status_handle
+    for url in ("/status/code", "/status/me"):
+        assert crossed.get(url).headers["Location"] == "/status", url
+    for url in ("/status/notices", "/status/end"):
+        response = crossed.post(url, {"notices": "off"}, token_from="/status")
+        assert response.headers["Location"] == "/status", url
+    assert crossed.get("/join/verify").headers["Location"] == "/join"
+    assert crossed.post("/join/number", {"mobile": "9812300002"},
+                        token_from="/join").headers["Location"] == "/join"
+    with join_app.app_context():
+        assert not db.session.get(Member, member.id).sms_opt_out
+
+
+def test_a_forged_or_stale_status_cookie_is_the_lookup_page(app, browser, member):
+    """A session cookie not signed by us, or a handle of another shape, is no lookup:
+    the lookup page, in the user's language."""
+    b = browser(lang="hi")
+    open_status(app, b, "ABC1234567")
+    handle = _handle_in(b, "status_lookup")
+    for forged in (handle[:-1] + ("A" if handle[-1] != "A" else "B"), handle * 3, "", 12,
+                   ["x"], "\x00"):
+        with b.client.session_transaction() as session:
+            session["status_lookup"] = forged
+        assert b.get("/status/me").headers["Location"] == "/status", forged
+    other = browser(lang="hi")
+    other.client.set_cookie("session", "eyJzdGF0dXNfbG9va3VwIjoieCJ9.forged.sig")
+    response = other.get("/status/me")
+    assert response.headers["Location"] == "/status"
+    page = other.get("/status").get_data(as_text=True)
+    assert response.status_code == 302 and '<html lang="hi"' in page

@@ -10,7 +10,9 @@ direction characters, digits in other scripts, impossible dates and numbers,
 values no select offers, duplicated fields, JSON and odd content types, no
 CSRF token, and Flask-Admin's list arguments (sort, page, search, filters).
 Malformed record ids (``?id=abc``) are tests/views/test_scope_matrix.py's, and
-file uploads the upload tests'. The request count is printed (pytest -s).
+file uploads the upload tests'. Crafted parts of a path (/card/<token>.<kind>,
+/r/<code>, /check/rolls/<roll_id>.bin, ...), HEAD, OPTIONS and methods a route
+does not take go to every route too. The request count is printed (pytest -s).
 """
 
 from __future__ import annotations
@@ -490,3 +492,68 @@ def test_a_roll_date_far_off_is_refused_with_a_message(app, browser, staff, unit
         follow_redirects=True)
     assert "within a year" in response.get_data(as_text=True)
     assert db.session.get(Roll, roll.id).status == "frozen"
+
+
+# Crafted parts of a path (a card link's token, a recruiter's code, a roll's or a
+# member's id, a file's kind), already percent-encoded, put in each of a route's parts
+# in turn; the other parts keep url_of's value.
+PATH_VALUES = ("ab%00cd", "%ff%fe", "%c0%af", "%ed%a0%80", quote("a\x01\x1b[31m", safe=""),
+               "x" * 5_000, "9" * 40, "2147483648", "9223372036854775808", "-1", "0",
+               quote("١٢", safe=""), quote("१२", safe=""), "1e9999", "..", "a.b.c",
+               quote("\u202e", safe=""), "%25%5F%5C")
+WRONG_METHODS = ("PUT", "DELETE", "PATCH")
+
+
+def _path_with(rule, name: str, value: str) -> str:
+    """The rule's path with ``value`` for the part ``name``, url_of's values elsewhere."""
+    path = re.sub(rf"<(?:[^:>]+:)?{name}>", value, rule.rule)
+    path = path.replace("<export_type>", "csv")
+    path = re.sub(r"<int:[^>]+>", "1", path)
+    return re.sub(r"<[^>]+>", "Ab12Cd34", path)
+
+
+def _language_of(b, url) -> str:
+    found = re.search(r'<html lang="?(\w+)', b.get(url).get_data(as_text=True))
+    return found.group(1) if found else "?"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("who", ["anonymous", "state admin"])
+def test_crafted_paths_and_methods_get_a_4xx_page_in_the_users_language(
+        app, browser, staff, world, capsys, who):
+    """Every route with parts in its path (/card/<token>.<kind>, /r/<code>,
+    /check/rolls/<roll_id>.bin, /members/<member_id>/card.<kind>, the admin's
+    /<export_type>) gets crafted parts, and every route HEAD, OPTIONS and methods it
+    does not take: a 4xx page in the user's language or the normal answer, never a 5xx."""
+    b = browser(None if who == "anonymous" else staff["state"], lang="hi")
+    language = _language_of(b, "/status" if who == "anonymous" else "/admin/")
+    assert language == "hi"
+    probe = Probe(app, b, world)
+    wrong_pages = []
+
+    def send(method, url, label):
+        response = probe.send(method, url, label=label)
+        if response is None or method != "GET" or not 400 <= response.status_code < 500:
+            return response
+        if f'<html lang="{language}"' not in response.get_data(as_text=True):
+            wrong_pages.append((response.status_code, url[:120], label))
+        return response
+
+    for rule in routes(app):
+        for name in rule.arguments:
+            for value in PATH_VALUES:
+                for method in ("GET", "HEAD"):
+                    send(method, _path_with(rule, name, value), f"<{name}>")
+        url = url_of(rule, world)
+        for method in ("HEAD", "OPTIONS", *WRONG_METHODS):
+            response = send(method, url, method)
+            if method in WRONG_METHODS and response is not None:
+                assert response.status_code in (302, 401, 403, 404, 405), (method, url)
+        if "GET" not in rule.methods and url != "/logout":
+            response = send("GET", url, "GET on a POST route")
+            assert response is None or response.status_code in (302, 404, 405), url
+    with capsys.disabled():
+        print(f"\ncrafted paths and methods as {who}: {probe.count} requests, "
+              f"{len(probe.failures)} 5xx, {len(wrong_pages)} pages not in {language}")
+    assert not probe.failures, "\n".join(map(str, probe.failures[:60]))
+    assert not wrong_pages, "\n".join(map(str, wrong_pages[:60]))

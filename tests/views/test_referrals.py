@@ -130,3 +130,33 @@ def test_the_recruiters_page_reads_in_hindi(browser, staff):
     page = browser(staff["bilha"], lang="hi").get("/admin/recruiters/").get_data(as_text=True)
     assert "आपकी भर्ती लिंक" in page and "इस सप्ताह ब्लॉक-वार भर्तीकर्ता" in page
     assert "Your recruiter link" not in page
+
+
+def _shape(page: str, code: str) -> str:
+    """The page with what differs from visit to visit (the code itself, the CSRF token,
+    the signed time stamp, the CSP nonce) taken out."""
+    page = page.replace(code, "CODE")
+    page = re.sub(r'(<input[^>]*name="(?:csrf_token|started)"[^>]*value=")[^"]*', r"\1", page)
+    return re.sub(r'nonce="[^"]*"', 'nonce=""', page)
+
+
+def test_a_link_tells_nothing_of_whether_its_code_is_anyones(join_app, browser, units, staff):
+    """/r/<code> and /join?ref=<code> answer alike for a staff user's code, a member's,
+    a retired one's and a code nobody has: a prober learns nothing from the links."""
+    member = factories.member(units["BLK-BILHA"], status="approved")
+    retired = staff["other_district"]
+    codes = {"staff": referrals.code_for(staff["enroller"]), "member": referrals.code_for(member),
+             "retired": referrals.code_for(retired)}
+    retired.active = False
+    db.session.commit()
+    codes["nobody"] = next(c for c in ("abcdefgh", "hgfedcba") if c not in codes.values())
+    answers = {}
+    for kind, code in codes.items():
+        b = browser(lang="hi")
+        link = b.get(f"/r/{code}")
+        page = b.get(link.headers["Location"])
+        answers[kind] = (link.status_code, link.headers["Location"].replace(code, "CODE"),
+                         sorted(link.headers.keys()), page.status_code,
+                         _shape(page.get_data(as_text=True), code))
+    assert answers["staff"][3] == 200
+    assert answers["staff"] == answers["member"] == answers["retired"] == answers["nobody"]
