@@ -19,6 +19,21 @@ database (benchmarks/generate_members.py), publishes and finalises it, and revok
 - with --browser, in Debian's chromium: a lookup of a number on no roll (the whole file
   read, as static/check/numbers.js does; its loop copied here) against one plain pass
   summing the same bytes, the least any lookup in the file must do.
+
+With --serve N, what a phone's requests cost instead (in the same rolled-back
+transaction, every session of the app joining it, as the tests do): besides the roll,
+a card for each approved member of the database and a superseded one for every 300th
+(what the revocation list reads), and the 1,000 revoked members. Then, through the app
+(Flask's test client, the whole request in process, no network), the time of one
+request to /check/revoked.json, /check/rolls.json and /check/rolls/<id>.bin: the first
+in a fresh process (nothing kept), then the median of N repeated, then of N asking with
+the ETag (304), each against the same for a static file the same app serves
+(/static/check/check.js); and the first request for a roll file no process stored
+(made under the lock), as a roll finalised before the files were stored would be:
+
+    BACKOFFICE_ENV=development .venv/bin/python benchmarks/roll_check_list.py \
+        --database-url postgresql+psycopg://postgres@127.0.0.1:5432/bench_search --serve 200 \
+        --redis-url redis://127.0.0.1:6379/<a db of your own: the run's queued jobs stay there>
 """
 
 from __future__ import annotations
@@ -32,7 +47,6 @@ import tempfile
 import time
 from datetime import date, timedelta
 
-from flask import current_app
 from sqlalchemy import select, text, update
 
 from backoffice import create_app
@@ -67,9 +81,14 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--browser", action="store_true")
     parser.add_argument("--synthetic", type=int, default=0)
+    parser.add_argument("--serve", type=int, default=0)
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/1")
     args = parser.parse_args()
     if args.synthetic:
         synthetic(args.synthetic)
+        return
+    if args.serve:
+        serve(args.database_url, args.redis_url, args.serve)
         return
     instance = tempfile.mkdtemp()  # a card key made for the run, not the checkout's
     app = create_app({"ENV": "development", "SQLALCHEMY_DATABASE_URI": args.database_url,
@@ -105,8 +124,7 @@ def report(roll, entries: int, repeat: int) -> None:
     ours, theirs, index_times = [], [], []
     data = plain = index = b""
     for _ in range(repeat):
-        current_app.extensions.pop("roll_check_files", None)  # made anew, not the kept copy
-        seconds, data = timed(lambda: roll_check.roll_file(roll))
+        seconds, data = timed(lambda: roll_check.store_roll_file(roll))  # as finalise does
         ours.append(seconds)
         seconds, plain = timed(lambda: baseline(roll.id))
         theirs.append(seconds)
@@ -148,6 +166,119 @@ def synthetic(entries: int) -> None:
     print(f"synthetic, {entries:,} entries: roll file {len(data):,} bytes = "
           f"{len(data) / entries:.2f} bytes/entry ({len(body):,} uncompressed); "
           f"baseline JSON gzip 6 {len(plain):,} bytes; ratio {len(data) / len(plain):.2f}")
+
+
+def serve(url: str, redis_url: str, repeat: int) -> None:
+    import logging
+    logging.getLogger("backoffice.access").setLevel(logging.ERROR)  # a line per request
+    instance = tempfile.mkdtemp()  # a card key made for the run, not the checkout's
+    app = create_app({"ENV": "development", "SQLALCHEMY_DATABASE_URI": url,
+                      "INSTANCE_PATH": instance, "RATELIMIT_ENABLED": False,
+                      # the jobs finalising queues (the roll's PDF) wait in Redis for a
+                      # worker that is not there: a thread would use the shared connection
+                      "JOBS_QUEUE": "rq", "JOBS_REDIS_URL": redis_url})
+    with app.app_context():
+        engine = db.engine
+        connection = engine.connect()
+        outer = connection.begin()
+        db._app_engines[app][None] = connection  # every session joins `outer`
+        try:
+            with app.test_request_context():
+                roll_id = prepare(app)
+            measure(app, roll_id, repeat)
+        finally:
+            db.session.remove()
+            outer.rollback()
+            connection.close()
+            db._app_engines[app][None] = engine
+            engine.dispose()
+            shutil.rmtree(instance)
+
+
+def prepare(app) -> int:
+    admin = db.session.scalar(select(StaffUser).where(
+        StaffUser.email == "admin@demo.sadasya.in"))
+    state = db.session.scalar(select(Unit).where(Unit.level == "state"))
+    today = date.today()
+    roll = rolls.create(admin, state, today, "benchmark roll")
+    seconds, entries = timed(lambda: rolls.freeze(admin, roll.id))
+    print(f"freeze: {entries:,} entries in {seconds:.1f} s")
+    rolls.publish(admin, roll.id, today, today=today)
+    seconds, _ = timed(lambda: rolls.finalise(admin, roll.id, today=today + timedelta(days=1)))
+    print(f"finalise, the roll's file made and stored with it: {seconds:.1f} s")
+    db.session.execute(text(
+        "INSERT INTO member_card (card_id, member_id, issued_at, statement_sha256) "
+        "SELECT substr(md5(id::text), 1, 16), id, now(), md5(id::text) FROM member "
+        "WHERE status = 'approved'"))
+    db.session.execute(text(
+        "INSERT INTO member_card (card_id, member_id, issued_at, revoked_at, statement_sha256) "
+        "SELECT substr(md5('old' || id::text), 1, 16), id, now(), now(), md5(id::text) "
+        "FROM member WHERE status = 'approved' AND id % 300 = 0"))
+    db.session.execute(update(Member).where(Member.id.in_(
+        select(RollEntry.member_id).where(RollEntry.roll_id == roll.id)
+        .order_by(RollEntry.member_id).limit(1000))).values(status="revoked"),
+        execution_options={"audited": True})  # rolled back: nothing to audit
+    for table in ("roll_entry", "member", "member_card", "stored_file", "stored_chunk"):
+        db.session.execute(text(f"ANALYZE {table}"))  # as autovacuum would have
+    cards_made = db.session.scalar(text("SELECT count(*) FROM member_card"))
+    print(f"{cards_made:,} cards, 1,000 members revoked")
+    db.session.commit()  # the savepoint: the requests' sessions see it all
+    return roll.id
+
+
+def _forget(app) -> None:
+    """A fresh process: nothing kept."""
+    for kept in ("check_revoked", "roll_check_index", "roll_check_files"):
+        app.extensions.pop(kept, None)
+
+
+def _request(client, path: str, headers=None):
+    started = time.perf_counter()
+    answer = client.get(path, headers=headers or {})
+    seconds = time.perf_counter() - started
+    assert answer.status_code in (200, 304), (path, answer.status_code)
+    return seconds, answer
+
+
+def measure(app, roll_id: int, repeat: int) -> None:
+    from backoffice import storage
+    client = app.test_client()
+    paths = {"static file": "/static/check/check.js", "revoked.json": "/check/revoked.json",
+             "rolls.json": "/check/rolls.json", "rolls/<id>.bin": f"/check/rolls/{roll_id}.bin"}
+    rows = {}
+    for label, path in paths.items():
+        _forget(app)
+        first, answer = _request(client, path)
+        again = [_request(client, path)[0] for _ in range(repeat)]
+        etag = {"If-None-Match": answer.headers["ETag"]} if "ETag" in answer.headers else {}
+        revalidated = [_request(client, path, etag) for _ in range(repeat)]
+        assert not etag or all(a.status_code == 304 for _, a in revalidated), label
+        rows[label] = (first, statistics.median(again),
+                       statistics.median(s for s, _ in revalidated), len(answer.data))
+    app.config["CHECK_REVOKED_SECONDS"] = 0  # made at each request, as before it was kept
+    rows["revoked.json, made each time"] = (
+        rows["revoked.json"][0],
+        statistics.median(_request(client, paths["revoked.json"])[0] for _ in range(5)),
+        float("nan"), rows["revoked.json"][3])
+    static = rows["static file"]
+    print(f"per request, through the app in process; repeated and 304: median of {repeat} "
+          f"(made each time: of 5)")
+    print(f"  {'':28} {'bytes':>10} {'first ms':>9} {'repeated ms':>12} {'x static':>9} "
+          f"{'304 ms':>7} {'x static':>9}")
+    for label, (first, again, revalidated, size) in rows.items():
+        print(f"  {label:28} {size:>10,} {first * 1000:>9.1f} {again * 1000:>12.2f} "
+              f"{again / static[1]:>9.1f} {revalidated * 1000:>7.2f} "
+              f"{revalidated / static[2]:>9.1f}")
+    with app.test_request_context():  # a roll finalised before the files were stored
+        names = [name for (name,) in db.session.execute(text(
+            "SELECT name FROM stored_file WHERE name LIKE 'check-rolls/%'"))]
+        for name in names:
+            storage.delete(name)
+        db.session.commit()
+    _forget(app)
+    seconds, answer = _request(client, paths["rolls/<id>.bin"])
+    print(f"  rolls/<id>.bin with no stored file (made once, under the lock): "
+          f"{seconds * 1000:.0f} ms, {len(answer.data):,} bytes")
 
 
 #: numbers.js's find(), and the baseline: one pass over the same bytes
