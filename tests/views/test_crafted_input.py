@@ -388,6 +388,11 @@ HEADERS = {
     "Cookie": ["lang=\x00", "lang=" + "x" * 4000, "session=garbage", "session=.eJw\x00",
                "lang=%ff%fe", "session=" + "A" * 4000],
     "Host": ["evil.example", "[::1", "x" * 300],
+    "If-None-Match": ["\x00", '"x"' * 2000, "W/"],
+    "If-Modified-Since": ["garbage", "Mon, 99 Foo 99999 99:99:99 GMT"],
+    "If-Match": ["garbage"],
+    "Range": ["bytes=999999999-", "bytes=5-1", "bytes=" + "1-2," * 2000,
+              "bytes=99999999999999999999999-"],
 }
 
 
@@ -415,7 +420,9 @@ def _run(app, browser, user, ids, capsys, label, *, everything=True):
         if user is not None:
             b.login_as(user)
         _probe_posts_without_forms(probe, rules, forms, token)
-        _probe_headers(probe, ["/login", "/admin/", "/admin/members/", "/join"])
+        _probe_headers(probe, ["/login", "/admin/", "/admin/members/", "/join", "/status",
+                               "/check", "/check/rolls.json", "/check/revoked.json",
+                               f"/check/rolls/{ids['rolls']}.bin", "/r/abcdefgh"])
     with capsys.disabled():
         print(f"\ncrafted input as {label}: {probe.count} requests, "
               f"{len(probe.failures)} 5xx")

@@ -128,3 +128,25 @@ def test_the_index_is_revalidated_too(app, ctx, units, staff):
     index = client.get("/check/rolls.json")
     again = client.get("/check/rolls.json", headers={"If-None-Match": index.headers["ETag"]})
     assert again.status_code == 304 and not again.data
+
+
+def test_garbage_conditional_headers_get_the_file_or_a_4xx(app, ctx, units, staff):
+    """A phone's (or a prober's) If-None-Match, If-Modified-Since, If-Match and Range
+    that do not parse are no 5xx on the checker's public files."""
+    approved(units["BLK-BILHA"], booth_no="4")
+    roll = final_roll(staff, units["DIST-BILASPUR"])
+    db.session.commit()
+    client = app.test_client()
+    headers = {"If-None-Match": ["\x00", '"x"' * 2000, "W/", "*"],
+               "If-Modified-Since": ["garbage", "Mon, 99 Foo 99999 99:99:99 GMT"],
+               "If-Match": ["garbage", "*"], "If-Unmodified-Since": ["garbage"],
+               "If-Range": ["garbage"],
+               "Range": ["bytes=999999999-", "bytes=5-1", "bytes=" + "1-2," * 2000,
+                         "bytes=99999999999999999999999-", "garbage"]}
+    for path in ("/check/rolls.json", f"/check/rolls/{roll.id}.bin", "/check/revoked.json",
+                 "/check/key.json"):
+        for name, values in headers.items():
+            for value in values:
+                for method in ("GET", "HEAD"):
+                    status = client.open(path, method=method, headers={name: value}).status_code
+                    assert status in (200, 206, 304, 412, 416), (path, name, value[:20], status)
