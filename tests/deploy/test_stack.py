@@ -350,6 +350,7 @@ def test_a_drive_through_nginx_survives_a_killed_app_server_and_a_redis_restart(
 
     poller = threading.Thread(target=poll, daemon=True)
     poller.start()
+    helpers = [poller]
     try:
         # Per-client limits see each client's own address through nginx.
         crowd, other = s.browser("127.0.0.7"), s.browser("127.0.0.8")
@@ -467,13 +468,14 @@ def test_a_drive_through_nginx_survives_a_killed_app_server_and_a_redis_restart(
         # the next minute.
         until = time.monotonic() + 60
 
-        def restart_like_systemd():
-            while time.monotonic() < until:
+        def restart_like_systemd():  # until the test ends: then the fixture stops it
+            while time.monotonic() < until and not stop.is_set():
                 if not s.worker.alive():
                     s.worker.start()
-                time.sleep(1)
+                stop.wait(1)
 
-        threading.Thread(target=restart_like_systemd, daemon=True).start()
+        helpers.append(threading.Thread(target=restart_like_systemd, daemon=True))
+        helpers[-1].start()
 
         uploaded = district.post("/admin/imports/", {
             "unit_id": units["DIST-BILASPUR"], "receipt_books": "701-760"},
@@ -515,8 +517,9 @@ def test_a_drive_through_nginx_survives_a_killed_app_server_and_a_redis_restart(
         assert roll_file.status_code == 200, roll_file.status_code
         rows = list(csv.reader(io.StringIO(roll_file.content.decode("utf-8-sig"))))[1:]
     finally:
-        stop.set()
-        poller.join(10)
+        stop.set()  # no worker started again after this: the fixture stops the last one
+        for thread in helpers:
+            thread.join(10)
 
     # Every member accepted is there exactly once; the roll has the approved ones once each.
     counts = dict(s.sql("SELECT epic, count(*) FROM member WHERE epic = ANY(:e) GROUP BY epic",
