@@ -138,6 +138,7 @@ def page_for(live, chromium):
                 time.sleep(totp.interval - time.time() % totp.interval + 1)
             page.fill("#code", totp.now())
             page.click("button[type=submit]")
+        page.wait_for_load_state()  # the page after logging in, drawn (a click waits less)
         return page
 
     yield open_page

@@ -30,7 +30,8 @@ OFFICER = "ro.bilaspur@demo.sadasya.in"
 def test_each_role_logs_in_and_sees_the_dashboard(page_for, role, email):
     page = page_for(email)
     assert page.url.endswith("/admin/"), (role, page.url)
-    assert page.locator("text=Members in your units").is_visible()
+    # waits for it (is_visible() does not: a loaded machine had not drawn it yet)
+    page.locator("text=Members in your units").wait_for(state="visible")
 
 
 def record_and_verify(app, page, name: str, mobile: str, epic: str):
