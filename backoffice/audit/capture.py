@@ -4,8 +4,6 @@ their rows."""
 
 from __future__ import annotations
 
-import logging
-
 from flask import Flask, current_app, g, has_request_context
 from flask_sqlalchemy.session import Session
 from sqlalchemy import event, inspect
@@ -16,7 +14,6 @@ from backoffice.audit import chain, state
 from backoffice.audit.events import PENDING, pii, record
 from backoffice.models import Member, RoleAssignment, Roll, StaffUser, Unit
 
-logger = logging.getLogger("backoffice.audit")
 _QUEUED = "audit_queued"  # session.info: the engine whose audit_pending this transaction wrote
 _SETTLE = "audit_settle"  # ... and whose commit went through: chain them once it has ended
 _LATER = "audit_chain_later"  # flask.g: this request leaves chaining to the background
@@ -162,10 +159,7 @@ def _after_transaction_end(session, transaction) -> None:
     try:
         chain.settle(engine)
     except Exception as error:  # noqa: BLE001 - the commit stands; see the docstring
-        code = getattr(getattr(error, "orig", None), "sqlstate", None)
-        logger.warning("audit events committed but not chained yet (%s%s); they stay "
-                       "pending until the next append or `backoffice audit chain`",
-                       type(error).__name__, f" {code}" if code else "")
+        chain.warn_unchained(error)
 
 
 def _chain_later() -> bool:

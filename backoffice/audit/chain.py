@@ -274,6 +274,15 @@ def _appender(engine: Engine) -> _Appender:
         return found
 
 
+def warn_unchained(error: Exception) -> None:
+    """A round failed after the commits it was for: say so (the error's class and SQL
+    state only: a driver's message can carry data), the events wait in audit_pending."""
+    code = getattr(getattr(error, "orig", None), "sqlstate", None)
+    logger.warning("audit events committed but not chained yet (%s%s); they stay "
+                   "pending until the next append or `backoffice audit chain`",
+                   type(error).__name__, f" {code}" if code else "")
+
+
 def _background(appender: _Appender, engine_ref: weakref.ref) -> None:
     """The process's background appender: drain whenever a commit asks, end when idle.
 
@@ -298,10 +307,7 @@ def _background(appender: _Appender, engine_ref: weakref.ref) -> None:
                 appender.wait_turn(None)
                 appender.drain(engine)
             except Exception as error:  # noqa: BLE001 - the commits stand; see the docstring
-                code = getattr(getattr(error, "orig", None), "sqlstate", None)
-                logger.warning("audit events committed but not chained yet (%s%s); they stay "
-                               "pending until the next append or `backoffice audit chain`",
-                               type(error).__name__, f" {code}" if code else "")
+                warn_unchained(error)
         gone, engine = engine is None, None  # hold no engine while waiting: its owner may go
         with appender.turn:
             appender.answered = max(appender.answered, target)
