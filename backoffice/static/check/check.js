@@ -127,6 +127,8 @@
     });
   }
   window.sadasyaCheck = check;  // the QR scanner hands its text here
+  // the byte helpers, for the typed number's signed lists (numbers.js)
+  window.sadasyaBytes = {unb64u: unb64u, b64u: b64u, concat: concat};
   // the keys by id, once read, for the typed number's lists (numbers.js)
   window.sadasyaKeys = function () {
     return ready.then(function () { return keys; }, function () { return keys; });

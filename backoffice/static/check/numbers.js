@@ -6,7 +6,7 @@
   "use strict";
   var root = document.getElementById("checker");
   var form = document.getElementById("number-form");
-  if (!root || !form || !window.sadasyaKeys) { return; }
+  if (!root || !form || !window.sadasyaKeys || !window.sadasyaBytes) { return; }
   // Only lists whose signature held are kept here (the service worker's own cache
   // keeps whatever the network answered, for the page's offline loads).
   var VERIFIED = "sadasya-check-rolls-v1";
@@ -18,23 +18,8 @@
   var status = document.getElementById("rolls-status");
 
   function rollUrl(id) { return rollUrlPattern.replace("ROLL", String(id)); }
-  function unb64u(text) {
-    var b64 = text.replace(/-/g, "+").replace(/_/g, "/");
-    while (b64.length % 4) { b64 += "="; }
-    var bin = atob(b64), out = new Uint8Array(bin.length);
-    for (var i = 0; i < bin.length; i++) { out[i] = bin.charCodeAt(i); }
-    return out;
-  }
-  function b64u(bytes) {
-    var bin = "";
-    for (var i = 0; i < bytes.length; i++) { bin += String.fromCharCode(bytes[i]); }
-    return btoa(bin).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-  }
-  function concat(a, b) {
-    var out = new Uint8Array(a.length + b.length);
-    out.set(a, 0); out.set(b, a.length);
-    return out;
-  }
+  var unb64u = window.sadasyaBytes.unb64u, b64u = window.sadasyaBytes.b64u;  // check.js
+  var concat = window.sadasyaBytes.concat;
   function text(id) { return document.getElementById(id).textContent; }
 
   // -- the membership number, as services/membership_numbers.py reads a typed one ----
