@@ -74,7 +74,11 @@ class Gunicorn:
                 env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
                 start_new_session=True)
         self.log = log
-        self.wait_serving()
+        try:
+            self.wait_serving()
+        except BaseException:  # never leave a server behind that no fixture will stop
+            self.stop()
+            raise
 
     def worker(self) -> int | None:
         """The worker's pid: the master's child (read from /proc)."""
@@ -87,7 +91,7 @@ class Gunicorn:
                 return int(stat.parent.name)
         return None
 
-    def wait_serving(self, timeout: float = 60) -> int:
+    def wait_serving(self, timeout: float = 120) -> int:  # a loaded machine boots slowly
         deadline = time.monotonic() + timeout
         while True:
             assert self.master.poll() is None, self.log.read_text()[-3000:]
