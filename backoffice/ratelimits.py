@@ -148,17 +148,8 @@ def charge(checks: list[tuple[str, str, str]]) -> Charge | None:
     requests cannot slip past a limit together. None when any limit is spent;
     the uses already taken are given back then.
     """
-    limiter: DomainLimiter = current_app.extensions["domain_limits"]
-    taken = Charge()
-    for name, value, limits in checks:
-        key = _key(value)
-        for item in parse_many(limits):
-            allowed, counted_by = limiter.hit(item, PREFIX, name, key)
-            if not allowed:
-                taken.refund()
-                return None
-            taken.taken.append((counted_by, item, name, key))
-    return taken
+    taken = charge_or_refusal(checks)
+    return taken if isinstance(taken, Charge) else None
 
 
 def hit(name: str, value: str, limits: str) -> bool:
