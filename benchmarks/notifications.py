@@ -32,23 +32,12 @@ import argparse
 import statistics
 import time
 
-from sqlalchemy import create_engine, insert, select, text, update
-from sqlalchemy.engine import make_url
+from audit_append import fresh_database  # benchmarks/ is on the path when run
+from sqlalchemy import insert, select, update
 
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/notifybench"
 SCAFFOLD = {"audited": True}  # benchmark set-up, not the app's writes
 ROLL = 1
-
-
-def fresh_database(url: str) -> None:
-    name = make_url(url).database
-    if name == "test":
-        raise SystemExit("refusing to use the test suite's database")
-    admin = create_engine(make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
 
 
 def old_send(notice_id: int) -> str:
