@@ -44,7 +44,8 @@ def _derive(app: Flask) -> None:
     if config.get("SESSION_COOKIE_SECURE") is None:
         config["SESSION_COOKIE_SECURE"] = config["ENV"] == "production"
     config["REMEMBER_COOKIE_SECURE"] = config["SESSION_COOKIE_SECURE"]
-    if config.get("PROXY_COUNT") is None and config["ENV"] != "production":
+    config["PROXY_COUNT"] = _proxy_count(config.get("PROXY_COUNT"))
+    if config["PROXY_COUNT"] is None and config["ENV"] != "production":
         config["PROXY_COUNT"] = 0  # production must say how many proxies; development: none
     for name in ("AUDIT_TRUSTED_KEYS", "CARD_TRUSTED_KEYS"):
         keys = config.get(name) or ()
@@ -76,7 +77,7 @@ def _check(app: Flask) -> None:
                               "prints).")
     if config["ENV"] == "production" and config["SMS_GATEWAY"] in ("console", "memory"):
         raise ConfigError(
-            "Refusing to start in production with the console SMS gateway: set "
+            f"Refusing to start in production with the {config['SMS_GATEWAY']} SMS gateway: set "
             "BACKOFFICE_SMS_GATEWAY to twilio_verify or twilio_messaging and its credentials."
         )
     if config["ENV"] == "production":
@@ -96,7 +97,8 @@ def production_risks(config) -> list[tuple[bool, str]]:
          "(python -c 'import secrets; print(secrets.token_hex(32))')."),
         (config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"),
          "DATABASE_URL is SQLite; set BACKOFFICE_DATABASE_URL to a PostgreSQL database."),
-        (str(config.get("RATELIMIT_STORAGE_URI") or "memory://").startswith("memory"),
+        # limits reads the scheme as urllib does, in any case ("Memory://" is memory too)
+        (str(config.get("RATELIMIT_STORAGE_URI") or "memory://").lower().startswith("memory"),
          "RATELIMIT_STORAGE_URL keeps rate limits in memory (per process, lost on restart); "
          "set BACKOFFICE_RATELIMIT_STORAGE_URL to a Redis URL."),
         (config.get("PROXY_COUNT") is None,
@@ -109,6 +111,20 @@ def production_risks(config) -> list[tuple[bool, str]]:
          "CARD_SIGNING_KEY is not set; set BACKOFFICE_CARD_SIGNING_KEY to the card key file's "
          "path on the app host (then `backoffice cards keygen` makes it)."),
     ]
+
+
+def _proxy_count(value):
+    """PROXY_COUNT as a number of proxies, or None when not set. An empty value
+    (``BACKOFFICE_PROXY_COUNT=`` in an env file) is not set: taken as 0 it would make
+    every client behind nginx one address to the rate limits."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    raise ConfigError(f"PROXY_COUNT must be the number of reverse proxies in front of the "
+                      f"app (0 if none), not {str(value)[:20]!r}: set BACKOFFICE_PROXY_COUNT.")
 
 
 def _is_public_key(key) -> bool:

@@ -77,11 +77,37 @@ def test_production_refuses_sqlite(production_env):
 
 def test_production_refuses_rate_limits_in_memory(production_env):
     assert "RATELIMIT_STORAGE_URL" in refusal(RATELIMIT_STORAGE_URI="memory://")
+    # limits reads a scheme in any case as memory: so does the refusal
+    assert "RATELIMIT_STORAGE_URL" in refusal(RATELIMIT_STORAGE_URI="Memory://")
 
 
 def test_production_refuses_proxy_count_not_set_but_takes_an_explicit_zero(production_env):
     assert "PROXY_COUNT is not set" in refusal(PROXY_COUNT=None)
     assert create_app(PRODUCTION | {"PROXY_COUNT": 0}).config["PROXY_COUNT"] == 0
+
+
+def test_production_refuses_an_empty_proxy_count_from_the_env_file(production_env,
+                                                                  monkeypatch):
+    # `BACKOFFICE_PROXY_COUNT=` left blank: not 0 (behind nginx every client would be
+    # one address to the rate limits), not set.
+    monkeypatch.setenv("BACKOFFICE_PROXY_COUNT", "")
+    without = {k: v for k, v in PRODUCTION.items() if k != "PROXY_COUNT"}
+    with pytest.raises(ConfigError, match="PROXY_COUNT is not set"):
+        create_app(without)
+
+
+@pytest.mark.parametrize("value", ["abc", "-1", "1.5", "true"])
+def test_a_proxy_count_that_is_not_a_count_is_refused_naming_it(monkeypatch, value):
+    monkeypatch.setenv("BACKOFFICE_ENV", "development")
+    monkeypatch.setenv("BACKOFFICE_PROXY_COUNT", value)
+    with pytest.raises(ConfigError, match="PROXY_COUNT must be the number of reverse proxies"):
+        create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"})
+
+
+def test_a_proxy_count_from_the_environment_is_a_number(monkeypatch):
+    monkeypatch.setenv("BACKOFFICE_ENV", "development")
+    monkeypatch.setenv("BACKOFFICE_PROXY_COUNT", "2")
+    assert create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"}).config["PROXY_COUNT"] == 2
 
 
 def test_production_refuses_a_missing_audit_signing_key(production_env):
@@ -109,7 +135,8 @@ def test_production_refuses_a_secret_key_shorter_than_32_bytes(production_env):
 
 
 def test_production_refuses_the_memory_sms_gateway(production_env):
-    with pytest.raises(ConfigError, match="SMS gateway"):
+    with pytest.raises(ConfigError, match="with the memory SMS gateway: set "
+                                          "BACKOFFICE_SMS_GATEWAY"):
         create_app(PRODUCTION | {"SMS_GATEWAY": "memory"})
 
 
