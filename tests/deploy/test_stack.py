@@ -245,6 +245,10 @@ def stack(tmp_path_factory):
         for web, port in zip(made.web, made.ports, strict=True):
             wait_for(lambda p=port: healthy(f"http://127.0.0.1:{p}"), 90,
                      f"app server {port} answering", web.logs)
+            # README, Deploying, step 5: curl -s http://127.0.0.1:8001/readyz
+            ready = requests.get(f"http://127.0.0.1:{port}/readyz", timeout=10)
+            assert (ready.status_code, ready.json()) == (200, {
+                "database": "ok", "migrations": "ok", "redis": "ok"}), ready.text
         took("doctor, two app servers answering")
         command, extra = unit_command("sadasya-worker@.service", "1")
         made.worker = Process("worker", command, service_env | extra, tmp / "worker.log")
@@ -330,6 +334,27 @@ def test_nginx_serves_static_files_cached_and_compressed_and_guards_the_door(sta
     assert too_big.status_code == 413
     other_name = browser.get("/login", headers={"Host": "elsewhere.example"})
     assert other_name.status_code == 421
+    missing = browser.get("/static/no-such-file.css")
+    assert missing.status_code == 404
+    # nginx's own answers carry the security headers too; the app's keep theirs alone
+    # (one policy, with the page's nonce, not nginx's added beside it).
+    for answer in (too_big, other_name, missing):
+        assert_secured_by_nginx(answer)
+    assert "'nonce-" in page.headers["Content-Security-Policy"]
+    assert "default-src 'none'" not in page.headers["Content-Security-Policy"]
+    assert page.headers["X-Frame-Options"] == "DENY"  # once, not "DENY, DENY"
+    assert "Content-Security-Policy" not in css.headers  # a file itself: no policy
+
+
+def assert_secured_by_nginx(answer) -> None:
+    headers = answer.headers
+    assert "X-Request-ID" not in headers, answer.status_code  # no app server answered
+    policy = headers.get("Content-Security-Policy", "")
+    assert "default-src 'none'" in policy and "frame-ancestors 'none'" in policy, (
+        answer.status_code, dict(headers))
+    assert headers["X-Frame-Options"] == "DENY"
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["Strict-Transport-Security"] == "max-age=31536000"
 
 
 def test_a_drive_through_nginx_survives_a_killed_app_server_and_a_redis_restart(stack):
