@@ -5,6 +5,7 @@ owner role (no superuser), against databases this module creates and drops."""
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import subprocess
@@ -14,6 +15,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives import serialization
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
@@ -139,8 +141,14 @@ def test_a_restored_copy_verifies_and_matches_the_source(drive):
     target = f"sadasya_bk_copy_{TAG}"
     _create_database(target)
     drive["made"].append(target)
-    public_key = json.loads(
-        (drive["folder"] / "checkpoint.json").read_text())["public_key"]
+    # The trusted key comes from the signing key kept apart, not from the backup's own
+    # checkpoint.json (whoever changed a backup could name their own key there).
+    signing_key = serialization.load_pem_private_key(
+        (drive["tmp"] / "instance" / "audit-signing-key.pem").read_bytes(), password=None)
+    public_key = base64.b64encode(signing_key.public_key().public_bytes(
+        serialization.Encoding.Raw, serialization.PublicFormat.Raw)).decode()
+    assert json.loads((drive["folder"] / "checkpoint.json").read_text())["public_key"] == \
+        public_key
     storage = drive["tmp"] / "restored-files"
     env = _env(drive["tmp"], target, storage, BACKOFFICE_AUDIT_TRUSTED_KEYS=public_key)
 
