@@ -9,7 +9,8 @@ A drive's journey runs through nginx as browsers from different addresses: an en
 records and verifies members, people sign up at /join, the block president approves, the
 district imports a paper file, the returning officer freezes and exports a roll. Meanwhile
 one app server is killed with SIGKILL and started again, the other reloaded gracefully,
-and Redis restarted."""
+and Redis restarted. Then the README's upgrade, on the same release: a backup, the
+migrations, each app server restarted in turn while pages keep loading."""
 
 from __future__ import annotations
 
@@ -209,6 +210,8 @@ def stack(tmp_path_factory):
                        capture_output=True, timeout=60)
         made = Stack(tmp, owner_url.render_as_string(hide_password=False), redis, fake, cert,
                      base, command_env)
+        # a unit with both EnvironmentFile= lines (sadasya-backup.service)
+        made.owner_env = service_env | read_env_file(migrate_file)
 
         # docs/deploying.md: migrate as the owner, grant the app role, make the key, check.
         made.backoffice("db", "upgrade")
@@ -572,3 +575,66 @@ def test_a_drive_through_nginx_survives_a_killed_app_server_and_a_redis_restart(
     assert any(datetime.fromisoformat(line["time"]).timestamp() > back_at
                for line in served[s.ports[0]])  # the restarted server takes requests again
     assert polled and all(status == 200 for status in polled), sorted(set(polled))
+
+
+def test_an_upgrade_as_the_readme_walks_it_answers_every_request(stack):
+    """README, Deploying, Upgrade, on the release already running (one release here, so
+    the migration step has nothing to do): a backup by sadasya-backup.service's command,
+    the revision noted, `db upgrade` and `doctor`, then each app server restarted in turn
+    and the worker, while a browser keeps loading pages through nginx."""
+    s = stack
+    backups = s.tmp / "backups"
+    backups.mkdir()
+    command, extra = unit_command("sadasya-backup.service", "")
+    command = [str(backups) if part == "/var/backups/sadasya" else part for part in command]
+    done = subprocess.run(command, env=s.owner_env | extra, cwd=ROOT, capture_output=True,
+                          text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    (backup,) = backups.iterdir()
+    assert (backup / "database.dump").stat().st_size > 0 and (backup / "checkpoint.json").exists()
+
+    noted = re.search(r"^(\w+) \(head\)", s.backoffice("db", "current"), re.M)
+    assert noted, "db current names the database's revision"
+    s.backoffice("db", "upgrade")
+    assert re.search(rf"^{noted.group(1)} \(head\)", s.backoffice("db", "current"), re.M)
+    found = s.backoffice("doctor", exit_code=1)  # only the stand-in Twilio, as before
+    assert [line for line in found.splitlines() if line.startswith("PROBLEM")] == [
+        "PROBLEM sms: TWILIO_API_BASE_URL is set: SMS go to a stand-in on this host, "
+        "not to Twilio; unset it."], found
+
+    stop = threading.Event()
+    polled: list[int] = []
+
+    def poll() -> None:
+        viewer = s.browser("127.0.0.10")
+        while not stop.is_set():
+            try:
+                polled.append(viewer.get("/login").status_code)
+            except requests.RequestException:
+                polled.append(0)
+            time.sleep(0.05)
+
+    began = time.time()
+    poller = threading.Thread(target=poll, daemon=True)
+    poller.start()
+    try:
+        # systemctl restart sadasya-web@8001 && until curl -sf .../readyz; do sleep 1; done
+        for web, port in zip(s.web, s.ports, strict=True):
+            web.stop()
+            web.start()
+            wait_for(lambda p=port: requests.get(f"http://127.0.0.1:{p}/readyz",
+                                                 timeout=5).status_code == 200,
+                     90, f"app server {port} ready again", web.logs)
+        s.worker.stop(timeout=60)  # RQ's warm shutdown: the job in hand first
+        s.worker.start()
+        time.sleep(1)  # a few more pages through both restarted servers
+    finally:
+        stop.set()
+        poller.join(10)
+    assert s.worker.alive(), s.worker.logs()
+    assert polled and all(status == 200 for status in polled), sorted(set(polled))
+    lines = [json.loads(line) for line in s.access_log.read_text().splitlines()]
+    failed = [line for line in lines if line["status"] >= 500
+              and datetime.fromisoformat(line["time"]).timestamp() >= began - 1]
+    assert not failed, failed
+    assert "OK:" in s.backoffice("audit", "verify")
