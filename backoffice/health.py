@@ -3,6 +3,11 @@
 /healthz answers while the process serves requests, asking nothing else: a restart
 will not fix a database outage. /readyz asks the database, Redis and the migrations
 (backoffice/checks.py) and answers 503 while any is not ok, so traffic goes elsewhere.
+Migrations "ahead" (a newer release migrated the database; this process runs the old
+code until it is restarted) is still ready: a rolling upgrade migrates first and then
+restarts the servers one at a time, and its migrations are written so the old code runs
+on the new schema (docs/deploying.md). A load balancer polling /readyz would otherwise
+take every old server out at once the moment `db upgrade` ran.
 Both are public, so they name only which check failed, never a host or a version; no
 login, no CSRF token, no rate limit (a probe every few seconds must never be refused).
 """
@@ -15,6 +20,9 @@ from backoffice import checks
 from backoffice.extensions import csrf, limiter
 
 bp = Blueprint("health", __name__)
+
+_READY_STATES = (checks.OK, checks.NOT_USED)
+_READY = {"migrations": (checks.OK, checks.AHEAD)}
 
 
 def init_app(app) -> None:
@@ -31,7 +39,7 @@ def healthz() -> Response:
 @bp.get("/readyz")
 def readyz() -> Response:
     states = checks.readiness()
-    ready = all(state in (checks.OK, checks.NOT_USED) for state in states.values())
+    ready = all(state in _READY.get(name, _READY_STATES) for name, state in states.items())
     response = jsonify(states)
     response.status_code = 200 if ready else 503
     return _no_store(response)

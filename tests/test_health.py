@@ -65,7 +65,10 @@ def test_readyz_reports_migrations_behind_and_ahead(make_app, tmp_path):
     with app.app_context():
         db.session.execute(text("UPDATE alembic_version SET version_num = 'from_newer_code'"))
         db.session.commit()
-    assert app.test_client().get("/readyz").get_json()["migrations"] == "ahead"
+    ahead = app.test_client().get("/readyz")
+    # a newer release migrated the database: this old server still serves until restarted
+    assert ahead.status_code == 200
+    assert ahead.get_json()["migrations"] == "ahead"
 
 
 def test_readyz_reports_an_unreachable_database_without_its_error(make_app, tmp_path):
