@@ -113,6 +113,22 @@ def production_risks(config) -> list[tuple[bool, str]]:
     ]
 
 
+def refuse_to_serve_without_keys(app) -> None:
+    """Production app servers (wsgi.py) refuse to start when a signing key file named
+    by the configuration is not there: the first roll export or membership card would
+    fail in front of a user instead. Only the server: `backoffice audit keygen` and
+    `backoffice cards keygen` start the same app to make the files."""
+    if app.config["ENV"] != "production":
+        return
+    for setting, command in (("AUDIT_SIGNING_KEY", "backoffice audit keygen"),
+                             ("CARD_SIGNING_KEY", "backoffice cards keygen")):
+        path = app.config.get(setting)
+        if path and not os.path.isfile(path):
+            raise ConfigError(f"Refusing to start in production: no key file at {setting}'s "
+                              f"path; make it with `{command}` (`backoffice doctor` checks "
+                              "it).")
+
+
 def _proxy_count(value):
     """PROXY_COUNT as a number of proxies, or None when not set. An empty value
     (``BACKOFFICE_PROXY_COUNT=`` in an env file) is not set: taken as 0 it would make

@@ -162,3 +162,19 @@ def test_redis_rate_limit_url_is_passed_to_the_limiter(monkeypatch):
     monkeypatch.setenv("BACKOFFICE_RATELIMIT_STORAGE_URL", "redis://127.0.0.1:6379/3")
     app = create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"})
     assert app.config["RATELIMIT_STORAGE_URI"] == "redis://127.0.0.1:6379/3"
+
+
+def test_a_production_server_refuses_a_signing_key_path_with_no_file(production_env,
+                                                                      tmp_path):
+    from backoffice.settings import refuse_to_serve_without_keys
+
+    audit_key, card_key = tmp_path / "audit.pem", tmp_path / "card.pem"
+    app = create_app(PRODUCTION | {"AUDIT_SIGNING_KEY": str(audit_key),
+                                   "CARD_SIGNING_KEY": str(card_key)})
+    with pytest.raises(ConfigError, match="AUDIT_SIGNING_KEY"):
+        refuse_to_serve_without_keys(app)
+    audit_key.write_text("key")
+    with pytest.raises(ConfigError, match="CARD_SIGNING_KEY"):
+        refuse_to_serve_without_keys(app)
+    card_key.write_text("key")
+    refuse_to_serve_without_keys(app)  # both there: the server starts
