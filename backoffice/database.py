@@ -85,8 +85,15 @@ def long_statements() -> None:
     g.database_long_statements = True
 
 
+# An execution option for a connection whose every transaction is short and bounded
+# (the audit chain's rounds): it keeps the request time-outs wherever it runs.
+BOUNDED = "bounded_transactions"
+
+
 def _postgresql_begin(connection) -> None:
     """Jobs and CLI commands (exports, imports, roll files, audit verify) may run long."""
+    if connection.get_execution_options().get(BOUNDED):
+        return
     if not has_request_context() or g.get("database_long_statements", False):
         connection.exec_driver_sql(_LIFT_TIMEOUTS)
 

@@ -112,6 +112,35 @@ def test_a_job_runs_without_the_web_time_outs(make_app):
         db.session.rollback()
 
 
+def test_an_audit_round_outside_a_request_keeps_the_lock_time_out(make_app):
+    """A round is short: outside a request too (a CLI command, the background
+    appender) it waits for the chain's head no longer than a request would, so a
+    stuck holder of the head does not stall chaining for ever; the next round chains."""
+    import threading
+
+    from backoffice.audit import chain
+
+    app = make_app(DATABASE_LOCK_TIMEOUT_MS=300)
+    holder = create_engine(POSTGRES_URL)
+    held = holder.connect()
+    held.exec_driver_sql("SELECT seq FROM audit_head WHERE id = 1 FOR UPDATE")
+    release = threading.Timer(20, held.rollback)  # bounds the test if the round waited
+    release.start()
+    try:
+        with app.app_context():
+            with pytest.raises(DBAPIError, match="lock"):
+                chain.chain_all(db.engine)
+            held.rollback()
+            chain.chain_all(db.engine)
+            # a command's own transactions still run without the web's time-outs
+            assert db.session.scalar(text("SHOW lock_timeout")) == "0"
+            db.session.rollback()
+    finally:
+        release.cancel()
+        held.close()
+        holder.dispose()
+
+
 def test_a_slow_statement_fails_fast_with_an_error_page(make_app):
     app = make_app(DATABASE_STATEMENT_TIMEOUT_MS=200)
 

@@ -34,6 +34,7 @@ from sqlalchemy import bindparam, delete, insert, select, text, update
 from sqlalchemy.engine import Connection, Engine
 
 from backoffice.audit.events import canonical
+from backoffice.database import BOUNDED
 from backoffice.models import AuditEvent, AuditHead
 from backoffice.models.audit import AuditPending
 
@@ -230,6 +231,10 @@ class _Appender:
         pool = engine.pool
         try:
             with engine.connect() as connection:
+                # A round is a few statements over at most BATCH events: it keeps the
+                # request time-outs, wherever it runs (no SET LOCAL per round), and an
+                # appender stuck inside a round does not hold the head row for ever.
+                connection.execution_options(**{BOUNDED: True})
                 while True:
                     with self.turn:
                         self.begun += 1
