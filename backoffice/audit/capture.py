@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from flask import Flask, current_app, g, has_request_context
 from flask_sqlalchemy.session import Session
-from sqlalchemy import event, inspect
+from sqlalchemy import TextClause, event, inspect
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import ORMExecuteState
 
@@ -88,11 +88,17 @@ def _after_flush(session, _context) -> None:
         for obj in objects:
             if type(obj) not in _MODELS:
                 continue
+            entity_id = inspect(obj).mapper.primary_key_from_instance(obj)[0]
+            if type(obj) is Member:  # what attach() may know of its row without a read
+                if kind == "create":
+                    state.inserted(session, (entity_id,))
+                else:
+                    state.rewritten(session, (entity_id,))
             changes = _changes(obj, kind == "create") if kind != "delete" else {}
             if kind == "update" and not changes:
                 continue
             record(f"{_MODELS[type(obj)][0]}.{kind}", entity_type=_MODELS[type(obj)][0],
-                   entity_id=inspect(obj).mapper.primary_key_from_instance(obj)[0],
+                   entity_id=entity_id,
                    unit_id=_unit_of(obj), changes=changes, session=session)
 
 
@@ -120,7 +126,7 @@ def _before_commit(session) -> None:
     events = session.info.pop(PENDING, None)
     if events:
         connection = session.connection()
-        state.attach(connection, events)
+        state.attach(connection, events, session)
         engine = deferring_engine(session)
         if engine is None:
             chain.append(connection, events)
@@ -130,12 +136,14 @@ def _before_commit(session) -> None:
 
 
 def _after_commit(session) -> None:
+    state.forget(session)
     if session.get_nested_transaction() is None and _QUEUED in session.info:
         session.info[_SETTLE] = session.info.pop(_QUEUED)
 
 
 def _after_rollback(session) -> None:
     session.info.pop(PENDING, None)
+    state.forget(session)  # a savepoint's rollback too: what it undid is not known
     if session.get_nested_transaction() is None:  # the whole transaction: nothing queued
         session.info.pop(_QUEUED, None)
         session.info.pop(_SETTLE, None)
@@ -173,13 +181,17 @@ def _mark_request() -> None:
     g.setdefault(_LATER, current_app.config.get("AUDIT_CHAIN_IN_BACKGROUND", True))
 
 
-def _check_bulk(state: ORMExecuteState) -> None:
-    if not (state.is_update or state.is_delete or state.is_insert):
+def _check_bulk(execution: ORMExecuteState) -> None:
+    if not (execution.is_update or execution.is_delete or execution.is_insert):
+        if isinstance(execution.statement, TextClause):  # SQL text may write members
+            state.forget(execution.session)
         return
-    table = getattr(state.statement, "table", None)
+    table = getattr(execution.statement, "table", None)
     if table is None or table.name not in AUDITED_TABLES:
         return
-    if not state.execution_options.get("audited"):
+    if table.name == "member":  # rows written in bulk: their states are read at commit
+        state.forget(execution.session)
+    if not execution.execution_options.get("audited"):
         raise AuditRefused(f"bulk {table.name} statement without audit: log each row and "
                            f"pass execution_options(audited=True)")
 

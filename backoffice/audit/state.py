@@ -10,8 +10,10 @@ no event records, and every member whose events outlive their row.
 
 The digest is computed at commit from the row as the database holds it, on
 every write path (ORM, bulk statements, imports), so it cannot disagree with
-what was written. Columns left empty do not enter it: adding a nullable column
-changes no digest.
+what was written: read at commit, or taken from the write when that is the
+stored row (an update's RETURNING; an ORM insert's own values, which no other
+transaction can change before the commit). Columns left empty do not enter it:
+adding a nullable column changes no digest.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import Boolean, Date, DateTime, Integer, String, inspect, select
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session, scoped_session
 
@@ -48,6 +50,106 @@ _IN_CHUNK = 1000
 _NAMES = tuple(c.name for c in COLUMNS)
 _BLOCK = 1 + _NAMES.index("block_id")
 _STATE_IN_DETAILS = re.compile(r'"state":"([0-9a-f]{32}|absent)"')
+
+
+# A row's state known without reading it again (session.info, this transaction only):
+_RETURNED = "member_state_returned"  # {id: row (id, *COLUMNS)} a write returned
+_INSERTED = "member_state_inserted"  # ids of members this transaction inserted (ORM)
+RETURNING = (Member.id, *COLUMNS)  # what a write on member returns for returned()
+
+
+def _python_type(column):
+    """The one Python type whose values a column stores and gives back unchanged (so a
+    value of exactly that type that was written is what a read would give), or None."""
+    kind = column.type
+    if isinstance(kind, String):  # Text and non-native Enum too
+        return str
+    if isinstance(kind, Boolean):
+        return bool
+    if isinstance(kind, Integer):
+        return int
+    if isinstance(kind, DateTime):
+        return None if kind.timezone else datetime
+    if isinstance(kind, Date):
+        return date
+    return None
+
+
+# (attribute, its one Python type, whether an insert that did not set it stored NULL:
+# no default of any kind, so the ORM inserted NULL and left the attribute unloaded).
+_KEYS = tuple((Member.__mapper__.get_property_by_column(column).key, _python_type(column),
+               column.default is None and column.server_default is None
+               and column.server_onupdate is None)
+              for column in COLUMNS)
+
+
+def returned(session: Session, row) -> None:
+    """A member's row as a write stored it (its RETURNING of ``RETURNING``): the state
+    attach() records, unless the row is written again in this transaction."""
+    session.info.setdefault(_RETURNED, {})[row[0]] = tuple(row)
+
+
+def inserted(session: Session, member_ids) -> None:
+    """Members this transaction's flush inserted through the ORM: no other transaction
+    sees them before the commit, so their flushed values are the stored row."""
+    session.info.setdefault(_INSERTED, set()).update(member_ids)
+
+
+def rewritten(session: Session, member_ids) -> None:
+    """Members an ORM flush updated or deleted: a row returned before no longer holds
+    (an inserted one's flushed values follow the ORM's updates; a deleted one is no
+    longer in the identity map as persistent)."""
+    returned_rows = session.info.get(_RETURNED)
+    if returned_rows:
+        for member_id in member_ids:
+            returned_rows.pop(member_id, None)
+
+
+def forget(session: Session) -> None:
+    """Transaction over, or members written in bulk: read states from the database."""
+    session.info.pop(_RETURNED, None)
+    session.info.pop(_INSERTED, None)
+
+
+def _flushed_row(session: Session, member_id: int):
+    """The member's row from the values this transaction inserted and flushed, when
+    every one is loaded and of the type the column gives back; else None."""
+    obj = session.identity_map.get(Member.__mapper__.identity_key_from_primary_key(
+        (member_id,)))
+    if obj is None:
+        return None
+    obj_state = inspect(obj)
+    if obj_state.modified or obj_state.deleted or obj_state.detached:
+        return None
+    values, expired = obj_state.dict, obj_state.expired_attributes
+    row = [member_id]
+    for key, kind, null_if_unset in _KEYS:
+        if key in values:
+            value = values[key]
+        elif null_if_unset and key not in expired:
+            value = None
+        else:  # expired, or a value the database chose: not known here
+            return None
+        if value is not None and (type(value) is not kind or (
+                kind is datetime and value.tzinfo is not None)):
+            return None
+        row.append(value)
+    return row
+
+
+def _known_rows(session: Session | None, ids) -> dict:
+    if session is None:
+        return {}
+    returned_rows = session.info.get(_RETURNED) or {}
+    inserted_ids = session.info.get(_INSERTED) or ()
+    known = {}
+    for member_id in ids:
+        row = returned_rows.get(member_id)
+        if row is None and member_id in inserted_ids:
+            row = _flushed_row(session, member_id)
+        if row is not None:
+            known[member_id] = row
+    return known
 
 
 def _keyed():
@@ -78,13 +180,20 @@ def _changes_row(event: dict) -> bool:
             and event["action"].startswith("member."))
 
 
-def attach(connection: Connection, events: list[dict]) -> None:
+def attach(connection: Connection, events: list[dict], session: Session | None = None) -> None:
     """Write the row's state into each queued event that changes a member (at commit,
-    after the last flush: the state is the one the transaction leaves)."""
+    after the last flush: the state is the one the transaction leaves).
+
+    Rows this transaction's writes returned (``returned``) or inserted (``inserted``)
+    and left alone since are not read again; the others are selected."""
     ids = sorted({event["entity_id"] for event in events if _changes_row(event)})
     if not ids:
         return
     states = {}
+    known = _known_rows(session, ids)
+    for member_id, row in known.items():
+        states[member_id] = digest(row)
+    ids = [member_id for member_id in ids if member_id not in known]
     for start in range(0, len(ids), _IN_CHUNK):
         chunk = ids[start:start + _IN_CHUNK]
         for row in connection.execute(_select().where(Member.id.in_(chunk))):

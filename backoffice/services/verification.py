@@ -21,6 +21,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, select, update
 
 from backoffice import audit, keys, ratelimits, sms
+from backoffice.audit import state as row_state
 from backoffice.extensions import db
 from backoffice.models import JoinSignup, Member, PhoneRecord, PhoneVerification, utcnow
 from backoffice.services.errors import ServiceError
@@ -361,13 +362,17 @@ def _won(verification, now) -> bool:
 
 def _approve(verification, member, actor, now, *, won: bool, forgive_phone: bool) -> Result:
     if won:
-        db.session.execute(
+        # The row as stored comes back for the event's state digest (not read again).
+        stored = db.session.execute(
             update(Member)
             .where(Member.id == member.id, Member.status == "recorded",
                    Member.mobile == verification.phone)
             .values(status="phone_verified", verified_at=now,
-                    verified_by_id=actor.id if actor is not None else None, updated_at=now),
-            execution_options={"synchronize_session": False, "audited": True})
+                    verified_by_id=actor.id if actor is not None else None, updated_at=now)
+            .returning(*row_state.RETURNING),
+            execution_options={"synchronize_session": False, "audited": True}).one_or_none()
+        if stored is not None:
+            row_state.returned(db.session, stored)
         audit.record("member.verify_phone", entity_type="member", entity_id=member.id,
                      unit_id=member.block_id, actor=actor,
                      changes={"status": ["recorded", "phone_verified"]},

@@ -117,6 +117,43 @@ def test_every_member_event_carries_the_state_its_commit_left(register):
     assert json.loads(last.details)[row_state.STATE] == row_state.digest(row)
 
 
+def test_a_state_known_from_the_write_still_follows_later_writes_in_its_transaction(
+        ctx, units, staff):
+    """A member's state is taken from what its insert wrote, or what a verification's
+    update returned, without reading the row again; a later write in the same
+    transaction (in bulk, as SQL text, or through the ORM) is in the state recorded."""
+    from sqlalchemy import text, update
+
+    block = units["BLK-BILHA"]
+    bulk = factories.member(block, full_name="Written Again In Bulk")
+    typed = factories.member(block, full_name="Written Again As Text")
+    edited = factories.member(block, full_name="Edited After Insert")
+    db.session.flush()
+    db.session.execute(update(Member).where(Member.id == bulk.id).values(booth_no="77"),
+                       execution_options={"synchronize_session": False, "audited": True})
+    db.session.execute(text(f"UPDATE member SET booth_no = '78' WHERE id = {typed.id}"))
+    edited.booth_no = "79"
+    for member in (bulk, typed):
+        audit.record("member.update", entity_type="member", entity_id=member.id,
+                     unit_id=block.id, changes={"booth_no": [None, "7x"]})
+    db.session.commit()
+    assert findings() == {}
+    verified = factories.member(block, full_name="Verified By Code")
+    db.session.commit()
+    stored = db.session.execute(update(Member).where(Member.id == verified.id)
+                                .values(status="phone_verified")
+                                .returning(*row_state.RETURNING),
+                                execution_options={"synchronize_session": False,
+                                                   "audited": True}).one()
+    row_state.returned(db.session, stored)
+    db.session.execute(update(Member).where(Member.id == verified.id).values(booth_no="80"),
+                       execution_options={"synchronize_session": False, "audited": True})
+    audit.record("member.verify_phone", entity_type="member", entity_id=verified.id,
+                 unit_id=block.id, changes={"status": ["recorded", "phone_verified"]})
+    db.session.commit()
+    assert findings() == {}
+
+
 def test_streams_cross_their_batches_in_step(register, monkeypatch):
     behind_the_app(f"UPDATE member SET address = 'x' WHERE id = {register[2]}")
     monkeypatch.setattr(row_state, "BATCH", 1)
