@@ -14,6 +14,7 @@ import signal
 import socket
 import subprocess
 import sys
+import sysconfig
 import time
 from pathlib import Path
 
@@ -65,26 +66,61 @@ def write_env_file(path: Path, values: dict[str, str]) -> None:
     path.chmod(0o600)
 
 
-def unit_command(unit: str, instance: str) -> tuple[list[str], dict[str, str]]:
-    """A systemd unit's ExecStart and Environment= lines, for this checkout and instance."""
+def unit_command(unit: str, instance: str,
+                 current: Path = ROOT) -> tuple[list[str], dict[str, str]]:
+    """A systemd unit's ExecStart and Environment= lines, for this instance, with
+    /srv/sadasya/current replaced by `current` (this checkout, or the stack test's symlink
+    to the release running)."""
     text = (DEPLOY / unit).read_text().replace("%i", instance).replace(
-        "/srv/sadasya/current", str(ROOT))
+        "/srv/sadasya/current", str(current))
     start = re.search(r"^ExecStart=(.+)$", text, re.M).group(1)
     extra = dict(line.split("=", 1) for line in re.findall(r"^Environment=(.+)$", text, re.M))
     return shlex.split(start), extra
 
 
+# What a release folder does not need: the checkout's history, environment, local
+# instance and caches; the tests and benchmarks.
+NOT_RELEASED = shutil.ignore_patterns(".git", ".venv", "instance", "__pycache__", "*.egg-info",
+                                      "build", ".*_cache", "tests", "benchmarks")
+
+
+def make_release(folder: Path) -> Path:
+    """Another release of this code, as the README's Upgrade makes one (a folder of the
+    code with a virtualenv of its own), without the network or the git history a CI clone
+    may lack: this checkout's files copied; a virtualenv whose site-packages links to each
+    package this checkout's has (the versions `pip install '.[serve]'` gave it) but the app
+    itself, which it imports from the new folder, as this checkout's editable install does
+    from here; its `backoffice` and `gunicorn` scripts run its own Python."""
+    shutil.copytree(ROOT, folder, ignore=NOT_RELEASED, symlinks=True)
+    venv = folder / ".venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True,
+                   capture_output=True, timeout=120)
+    ours = Path(sysconfig.get_paths()["purelib"])
+    theirs = venv / ours.relative_to(sys.prefix)
+    for entry in ours.iterdir():
+        if not entry.name.startswith(("__editable__", "sadasya_backoffice", "__pycache__")):
+            (theirs / entry.name).symlink_to(entry)
+    (theirs / "sadasya-release.pth").write_text(f"{folder}\n")
+    for name in ("backoffice", "gunicorn"):
+        _shebang, body = (VENV_BIN / name).read_text().split("\n", 1)
+        (venv / "bin" / name).write_text(f"#!{venv / 'bin' / 'python'}\n{body}")
+        (venv / "bin" / name).chmod(0o755)
+    return folder
+
+
 class Process:
     """One server process in a session of its own (so a kill reaches it and its workers
-    only), its output in a log file."""
+    only), its output in a log file. Its working directory is the unit's
+    (WorkingDirectory=): a symlink is followed at each start, as systemd does."""
 
-    def __init__(self, name: str, command: list[str], env: dict, log: Path) -> None:
-        self.name, self.command, self.env, self.log = name, command, env, log
+    def __init__(self, name: str, command: list[str], env: dict, log: Path,
+                 cwd: Path = ROOT) -> None:
+        self.name, self.command, self.env, self.log, self.cwd = name, command, env, log, cwd
         self.start()
 
     def start(self) -> None:
         with self.log.open("ab") as out:  # the child keeps its own descriptor
-            self.process = subprocess.Popen(self.command, env=self.env, cwd=ROOT, stdout=out,
+            self.process = subprocess.Popen(self.command, env=self.env, cwd=self.cwd, stdout=out,
                                             stderr=subprocess.STDOUT, start_new_session=True)
 
     def alive(self) -> bool:
