@@ -48,19 +48,24 @@ def _folders(app: Flask) -> dict[str, str]:
     return folders
 
 
+def file_path(endpoint: str, filename: str) -> str | None:
+    """The file's path on disk, or None for an endpoint that serves no static files or
+    a name outside its folder."""
+    folder = _folders(current_app._get_current_object()).get(endpoint)
+    return safe_join(folder, filename) if folder and filename else None
+
+
 def file_hash(endpoint: str, filename: str) -> str | None:
     """The file's content hash (cached per process, read again when it changes), or
     None for an endpoint or file that is not a static file."""
-    app = current_app._get_current_object()
-    folder = _folders(app).get(endpoint)
-    path = safe_join(folder, filename) if folder and filename else None
+    path = file_path(endpoint, filename)
     if path is None:
         return None
     try:
         stat = os.stat(path)
     except OSError:
         return None
-    cache = app.extensions.setdefault("static_hashes", {})
+    cache = current_app.extensions.setdefault("static_hashes", {})
     key = (stat.st_mtime_ns, stat.st_size)
     cached = cache.get(path)
     if cached is None or cached[0] != key:

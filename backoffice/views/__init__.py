@@ -12,7 +12,7 @@ from flask_babel import lazy_gettext as _l
 from backoffice.models import AuditEvent, Member, RoleAssignment, Roll, StaffUser, Unit
 from backoffice.security import csp_nonce
 from backoffice.sms.outbox import enabled as outbox_enabled
-from backoffice.views import menu
+from backoffice.views import form_fields, menu, page_parts
 from backoffice.views.audit import AuditEventView
 from backoffice.views.audit_reports import AuditReportsView
 from backoffice.views.dashboard import DashboardView
@@ -53,4 +53,6 @@ def init_admin(app: Flask) -> Admin:
     if outbox_enabled(app):  # a demo's codes: debug mode only
         admin.add_view(OutboxView())
     menu.init_app(app)
+    form_fields.init_app(app)
+    page_parts.init_app(app)
     return admin

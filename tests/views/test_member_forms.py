@@ -116,3 +116,26 @@ def test_a_posted_save_and_add_another_still_leads_to_the_sms_step(browser, staf
             "block_id": units["BLK-BILHA"].id, extra: "1", "epic": epic,
             "mobile": "98765 4321" + str(len(extra) % 10)}, token_from="/admin/members/new/")
         assert "/admin/members/verify/?id=" in response.headers["Location"], extra
+
+
+def test_the_blank_form_is_each_users_own_and_keeps_nothing_of_a_refused_save(browser, staff,
+                                                                             units):
+    """A blank member form is drawn once and kept: it must stay the user's own (their
+    units, their language) and blank after someone's refused save."""
+    hindi = browser(staff["enroller"], lang="hi")
+    assert "नाम" in hindi.get("/admin/members/new/").get_data(as_text=True)
+    refused = hindi.post("/admin/members/new/", FORM | {"block_id": units["BLK-BILHA"].id,
+                                                        "mobile": "1800 180 1551"},
+                         token_from="/admin/members/new/").get_data(as_text=True)
+    assert "यह नंबर मोबाइल नंबर नहीं है" in refused and "श्रीराम" in refused
+    blank = hindi.get("/admin/members/new/").get_data(as_text=True)
+    assert "नाम" in blank
+    assert "यह नंबर मोबाइल नंबर नहीं है" not in blank and "श्रीराम" not in blank
+    assert "is-invalid" not in blank
+    english = browser(staff["enroller"], lang="en").get("/admin/members/new/")
+    assert ">Name" in english.get_data(as_text=True)
+    assert "Bilha" in english.get_data(as_text=True)
+    assert "Masturi" not in english.get_data(as_text=True)
+    other = browser(staff["masturi"], lang="en").get("/admin/members/new/")
+    assert "Masturi" in other.get_data(as_text=True)
+    assert "Bilha" not in other.get_data(as_text=True)

@@ -1,0 +1,100 @@
+"""What every page draws the same way, found with less work: its translated texts
+and its static files' URLs.
+
+A phone page of the enroller's draws some twenty texts and ten script and style
+URLs. Jinja's gettext, as Flask-Babel installs it, passes the whole template
+context (copied when the calling block has variables of its own) and asks
+Flask-Babel for the locale's catalog anew for each text; a static URL is a
+url_for through the URL map and the file's content hash (static_files.py).
+Here the catalog is looked up once per request, and a static file's URL is kept
+per app until the file changes.
+"""
+
+from __future__ import annotations
+
+import os
+
+from flask import Flask, current_app, g, has_app_context, request, url_for
+from flask_babel import get_locale, get_translations
+from jinja2 import pass_eval_context
+from markupsafe import Markup
+
+from backoffice import static_files
+
+
+def _page_translations():
+    """This request's catalog, looked up once per locale."""
+    if not has_app_context():
+        return get_translations()
+    locale = get_locale()
+    kept = g.get("_page_translations")
+    if kept is None or kept[0] is not locale:  # a new request, or flask_babel.refresh()
+        kept = g._page_translations = (locale, get_translations())
+    return kept[1]
+
+
+@pass_eval_context
+def template_gettext(eval_ctx, string, /, **variables):
+    """``_()`` and ``gettext()`` in templates, as Jinja's "newstyle" gettext that
+    Flask-Babel installs: the translation, markup in an autoescaped template,
+    formatted with the (escaped) variables, "%%" written as "%"."""
+    text = _page_translations().ugettext(string)
+    if eval_ctx.autoescape:
+        text = Markup(text)  # noqa: S704 - our catalog's text, as Jinja's gettext does
+    return text % variables if variables or "%" in text else text
+
+
+@pass_eval_context
+def template_ngettext(eval_ctx, singular, plural, num, /, **variables):
+    variables.setdefault("num", num)
+    text = _page_translations().ungettext(singular, plural, num)
+    if eval_ctx.autoescape:
+        text = Markup(text)  # noqa: S704 - our catalog's text, as Jinja's gettext does
+    return text % variables
+
+
+_KEPT = 256  # static URLs kept per app; past it, built every time (a bound, not an LRU)
+
+
+def static_url(endpoint: str, filename: str, **values) -> str:
+    """``url_for(endpoint, filename=filename, **values)`` for a static file (its URL
+    carries the file's content hash), kept per app until the file on disk changes."""
+    key = (request.script_root, endpoint, filename, tuple(sorted(values.items())))
+    kept = current_app.extensions.setdefault("static_urls", {})
+    entry = kept.get(key)
+    if entry is not None:
+        path, stat, url = entry
+        try:
+            now = os.stat(path)
+        except OSError:
+            now = None
+        if now is not None and (now.st_mtime_ns, now.st_size) == stat:
+            return url
+    path = static_files.file_path(endpoint, filename)
+    try:
+        stat = os.stat(path) if path is not None else None
+    except OSError:
+        stat = None
+    # stat first: a file changed while its URL is built no longer matches what is kept
+    url = url_for(endpoint, filename=filename, **values)
+    if stat is not None and len(kept) < _KEPT:
+        kept[key] = (path, (stat.st_mtime_ns, stat.st_size), url)
+    return url
+
+
+class StaticFiles:
+    """Flask-Admin's admin/static.html for templates, ``admin_static.url(filename=...)``,
+    through static_url."""
+
+    def __init__(self, endpoint: str):
+        self.endpoint = endpoint
+
+    def url(self, filename: str, **values) -> str:
+        return static_url(self.endpoint, filename, **values)
+
+
+def init_app(app: Flask) -> None:
+    # after Flask-Babel's (i18n.init_app): the same texts
+    app.jinja_env.globals.update(_=template_gettext, gettext=template_gettext,
+                                 ngettext=template_ngettext, static_url=static_url,
+                                 static_files=StaticFiles)
