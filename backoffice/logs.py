@@ -45,10 +45,26 @@ _PATTERNS = [
 ]
 
 
+# What each pattern cannot match without, tested first: most text (an access line, a
+# path) has none of it, and a pattern tried at every position of the text costs far
+# more (the personal fields' one most). Same order, same results as the patterns alone.
+_SEVEN_DIGITS = re.compile(r"\d(?:[\s-]?\d){6}")  # a phone's ten and a voter ID's seven
+_NEEDS = [
+    lambda text: "Key (" in text,
+    lambda text: "Failing row contains (" in text,
+    lambda text: ":" in text or "=" in text,
+    lambda text: "=" in text,
+    lambda text: _SEVEN_DIGITS.search(text) is not None,
+    lambda text: _SEVEN_DIGITS.search(text) is not None,
+    lambda text: "@" in text,
+]
+
+
 def mask(text: str) -> str:
     """The text with every personal value it carries replaced by •••."""
-    for pattern in _PATTERNS:
-        text = pattern.sub(_masked, text)
+    for pattern, needs in zip(_PATTERNS, _NEEDS, strict=True):
+        if needs(text):
+            text = pattern.sub(_masked, text)
     return text
 
 
