@@ -12,6 +12,7 @@ from flask import Blueprint, Flask, current_app, has_request_context, redirect, 
 from flask_babel import format_decimal, get_locale
 from flask_login import current_user
 
+from backoffice.auth.scoping import user_row
 from backoffice.extensions import babel, db
 from backoffice.labels import label
 from backoffice.urls import safe_next
@@ -56,8 +57,8 @@ def switch_language():
         return response
     session["lang"] = lang
     response.set_cookie(COOKIE, lang, max_age=COOKIE_MAX_AGE, samesite="Lax", httponly=True)
-    if getattr(current_user, "is_authenticated", False):
-        current_user.preferred_locale = lang
+    if (account := user_row(current_user)) is not None:  # nobody logged in: None
+        account.preferred_locale = lang
         db.session.commit()
     return response
 

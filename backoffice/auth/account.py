@@ -9,6 +9,7 @@ from flask_login import current_user, login_required, login_user
 from backoffice.auth import second_factor
 from backoffice.auth.forms import CodeForm, PasswordChangeForm
 from backoffice.auth.passwords import hash_password, verify_password
+from backoffice.auth.scoping import user_row
 from backoffice.extensions import db
 from backoffice.services.staff import MIN_PASSWORD
 from backoffice.urls import safe_next
@@ -20,7 +21,7 @@ bp = Blueprint("account", __name__, url_prefix="/account")
 @login_required
 def second_factor_view():
     """Show a QR code for an authenticator app; switch TOTP on once a code matches."""
-    user = current_user._get_current_object()
+    user = user_row(current_user)  # the account's row: it is changed here
     secret = session.get(second_factor.PENDING_SECRET) or second_factor.new_secret()
     session[second_factor.PENDING_SECRET] = secret
     form = CodeForm()
@@ -48,8 +49,8 @@ def password():
     """Change one's password; every other session of the account ends."""
     form = PasswordChangeForm()
     if form.validate_on_submit():
-        # The real object: login_user() with the proxy would make it point at itself.
-        user = current_user._get_current_object()
+        # The account's row (not the proxy: login_user() would make it point at itself).
+        user = user_row(current_user)
         if not verify_password(user.password_hash, form.current.data):
             form.current.errors = [_("The current password is wrong.")]
         elif len(form.new.data) < MIN_PASSWORD:

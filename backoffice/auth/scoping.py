@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from flask import abort, g
 from flask_login import current_user
-from sqlalchemy import ColumnElement, false, or_, select, true
+from sqlalchemy import ColumnElement, bindparam, false, or_, select, true
 from sqlalchemy import inspect as sa_inspect
 
 from backoffice.auth.roles import role_has
@@ -43,9 +43,11 @@ _MEMBER_COLUMN = {
 def grants(user) -> tuple[Grant, ...]:
     """The user's role assignments, loaded once per request.
 
-    The session's user has them from load_user, active or not, and keeps them for the
-    request (forget_grants() drops them): a commit expires the user, and reading
-    ``is_active`` or ``id`` again would load the row once more for nothing."""
+    The session's user (a SessionUser) has them from load_user, active or not, and
+    keeps them for the request (forget_grants() drops them). Any other user (a job's
+    actor, a StaffUser row) has them read once per request; for a row, from the
+    session's identity map: a commit expires it, and reading ``is_active`` or ``id``
+    again would load the row once more for nothing."""
     if user is None or not getattr(user, "is_authenticated", False):
         return ()
     cache = g.setdefault("_grants", {})
@@ -141,24 +143,114 @@ def scoped_units(user, permission: str, *, levels: Iterable[str] | None = None):
     return query.order_by(Unit.path)
 
 
-def load_user(user_id: int) -> StaffUser | None:
+class SessionUser:
+    """The session's user as every request reads it: who they are, their account's
+    state and their grants, read in one prepared statement (load_user) and not an ORM
+    row. Immutable, and shared by the requests that read the same rows (load_user).
+
+    Flask-Login's protocol and what pages read of the user are attributes here. Any
+    other attribute of the account (email, ref_code, roles...) is read from the
+    session-bound StaffUser row (``user_row``), loaded on first use; code that
+    changes the account takes that row with ``user_row(current_user)``."""
+
+    __slots__ = ("id", "full_name", "active", "preferred_locale", "session_version",
+                 "totp_enabled", "grants")
+    is_authenticated = True
+    is_anonymous = False
+
+    def __init__(self, id: int, full_name: str, active: bool,  # noqa: A002 - the column
+                 preferred_locale: str | None, session_version: int, totp_enabled: bool,
+                 grants: tuple[Grant, ...]) -> None:
+        for name, value in zip(self.__slots__, (id, full_name, active, preferred_locale,
+                                                session_version, totp_enabled, grants),
+                               strict=True):
+            object.__setattr__(self, name, value)
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_version}"
+
+    def __str__(self) -> str:
+        return self.full_name
+
+    def __repr__(self) -> str:
+        return f"<SessionUser {self.id}>"
+
+    def __setattr__(self, name, value):
+        raise AttributeError(f"SessionUser is read-only: change user_row(user).{name}")
+
+    def __getattr__(self, name: str):
+        # Only for names not above. Private and dunder names are not the account's
+        # (SQLAlchemy's inspect() asks for _sa_instance_state: this is no ORM object).
+        if name.startswith("_"):
+            raise AttributeError(name)
+        row = user_row(self)
+        if row is None:
+            raise AttributeError(name)
+        return getattr(row, name)
+
+
+_STAFF, _ROLE, _UNIT = StaffUser.__table__, RoleAssignment.__table__, Unit.__table__
+# Built once: a Core statement (no ORM entities, its cache key kept with it) run on the
+# session's connection. Every request reads the row and its grants afresh, so a
+# deactivation, a password change (session_version), a grant given or taken or a unit
+# moved is seen by the very next request in every process, with nothing to invalidate.
+_SESSION_USER = (
+    select(_STAFF.c.id, _STAFF.c.full_name, _STAFF.c.active, _STAFF.c.preferred_locale,
+           _STAFF.c.session_version, _STAFF.c.totp_enabled,
+           _ROLE.c.role, _UNIT.c.id, _UNIT.c.level, _UNIT.c.path)
+    .select_from(_STAFF.outerjoin(_ROLE, _ROLE.c.user_id == _STAFF.c.id)
+                 .outerjoin(_UNIT, _ROLE.c.unit_id == _UNIT.c.id))
+    .where(_STAFF.c.id == bindparam("user_id"))
+)
+
+
+# The snapshots made lately, keyed by the rows they were made from: the same rows give
+# the same (immutable) snapshot, so a request reads the rows but makes no objects.
+# Different rows (any change) are a new key: nothing here needs invalidating.
+_SNAPSHOTS: dict[tuple, SessionUser] = {}
+_SNAPSHOTS_KEPT = 4096
+
+
+def load_user(user_id: int) -> SessionUser | None:
     """The session's user and their grants, in one query: every request begins with it.
     The grants are kept for the request (``grants``), so nothing asks for them again."""
-    rows = db.session.execute(
-        select(StaffUser, RoleAssignment.role, Unit.id, Unit.level, Unit.path)
-        .outerjoin(RoleAssignment, RoleAssignment.user_id == StaffUser.id)
-        .outerjoin(Unit, RoleAssignment.unit_id == Unit.id)
-        .where(StaffUser.id == user_id)
-    ).all()
+    result = db.session.connection().execute(_SESSION_USER, {"user_id": user_id})
+    rows = tuple(map(tuple, result))  # plain tuples: a cheap key (Row compares slowly)
     if not rows:
         return None
-    user = rows[0][0]
-    g.setdefault("_grants", {})[user.id] = tuple(
-        Grant(*row[1:]) for row in rows if row[1] is not None) if user.active else ()
+    user = _SNAPSHOTS.get(rows)
+    if user is None:
+        first = rows[0]
+        held = tuple(Grant(*row[6:]) for row in rows if row[6] is not None) \
+            if first[2] else ()
+        user = SessionUser(*first[:6], held)
+        if len(_SNAPSHOTS) >= _SNAPSHOTS_KEPT:
+            _SNAPSHOTS.clear()
+        _SNAPSHOTS[rows] = user
+    g.setdefault("_grants", {})[user.id] = user.grants
     return user
 
 
+def user_row(user) -> StaffUser | None:
+    """The user's StaffUser row, bound to this request's session (from its identity map
+    if loaded already), for code that changes the account or reads more of it."""
+    if isinstance(user, StaffUser) or user is None:
+        return user
+    real = user._get_current_object() if hasattr(user, "_get_current_object") else user
+    if isinstance(real, StaffUser):
+        return real
+    return db.session.get(StaffUser, real.id) if getattr(
+        real, "is_authenticated", False) else None
+
+
 def _loaded_id(user) -> int | None:
-    """The user's id from the session's identity map: no query, even once expired."""
+    """The user's id without a query: a SessionUser's own, or a StaffUser's from the
+    session's identity map (even once expired)."""
+    if isinstance(user, SessionUser):
+        return user.id
     state = sa_inspect(user, raiseerr=False)
     return state.identity[0] if state is not None and state.identity else None

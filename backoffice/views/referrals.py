@@ -9,6 +9,7 @@ from flask_login import current_user
 from markupsafe import Markup
 
 from backoffice.auth.roles import DASHBOARD_VIEW, MEMBER_VIEW
+from backoffice.auth.scoping import user_row
 from backoffice.extensions import db
 from backoffice.i18n import short_date
 from backoffice.services import referrals
@@ -24,7 +25,7 @@ class RecruitersView(SecureView):
 
     @expose("/")
     def index(self):
-        code = referrals.code_for(current_user)
+        code = referrals.code_for(user_row(current_user))
         db.session.commit()  # the code, made once
         url = referrals.link(code, base_url())
         since = referrals.week_start()
