@@ -98,6 +98,8 @@ def place(actor, permission: str | None, block_id: int | None, zone_id: int | No
 
     ``permission`` None is the public join page: any block of the state.
     """
+    if block_id and zone_id:  # both in one query (session.get then finds them loaded)
+        db.session.scalars(select(Unit).where(Unit.id.in_([block_id, zone_id]))).all()
     block = db.session.get(Unit, block_id) if block_id else None
     if block is None or block.level != "block":
         raise ValidationError(_l("Choose a block from your units."), field="block_id")

@@ -1,23 +1,30 @@
 """The member form (record and correct), laid out for a phone screen.
 
-Choices are built per request from the actor's units; the service checks
-every value again, so a crafted POST gains nothing.
+Choices are built from the actor's units (kept for a short while, see
+_unit_choices); the service checks every value again against the database, so a
+crafted POST, or a choice of a unit changed meanwhile, gains nothing.
 """
 
 from __future__ import annotations
 
+import time
+
 from flask import current_app, flash, g, redirect
 from flask_admin import expose
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from flask_sqlalchemy.session import Session
+from sqlalchemy import event
 from wtforms import BooleanField, DateField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from backoffice.auth.roles import MEMBER_CREATE, MEMBER_EDIT
-from backoffice.auth.scoping import has_permission, scoped_units
+from backoffice.auth.scoping import grants_for, has_permission, scoped_units
 from backoffice.database import commit_keeping_loaded
 from backoffice.extensions import db
+from backoffice.models import Unit
 from backoffice.services import members as member_service
 from backoffice.services.errors import ServiceError, ValidationError
 from backoffice.views.base import AdminForm, choices, optional_form_id
@@ -54,19 +61,63 @@ class MemberForm(AdminForm):
     consent = BooleanField(_l("The member has read the privacy notice and agrees"))
 
 
+# The choices are kept per app (process) for a short while: units change rarely and the
+# form is opened for every member recorded. An entry is for the roots of a scope (so
+# a changed grant finds another entry on the very next request) in one language; any
+# unit written in this process drops every entry (at its flush and at the end of its
+# transaction); another process's change shows within CHOICES_SECONDS. The choices only
+# offer: the save checks the chosen units against the database (services.members.place).
+CHOICES_SECONDS = 30.0
+_CHOICES_KEPT = 256  # entries per app at most (scopes x languages)
+_units_written = [0]  # units written in this process: entries of an earlier count are stale
+
+
 def _unit_choices(permission) -> tuple[list, list]:
-    """The actor's blocks and zones as (id, name): one query, once per request (kept in
-    flask.g, never on the view, which every user shares). The units themselves are kept
-    too, so the session still holds them when the save looks the chosen block up by id
-    (services.members.place): no second query for it."""
-    cache = g.setdefault("_unit_choices", {})
-    key = (current_user.id, permission)
-    if key not in cache:
-        units = db.session.scalars(
-            scoped_units(current_user, permission, levels=["block", "zone"])).all()
-        cache[key] = ([(u.id, str(u)) for u in units if u.level == "block"],
-                      [(u.id, str(u)) for u in units if u.level == "zone"], units)
-    return cache[key][:2]
+    """The actor's blocks and zones as choices ((id, name)), the zones after a blank."""
+    roots = tuple(sorted({grant.path for grant in grants_for(current_user, permission)}))
+    locale = get_locale()
+    key = (roots, str(locale) if locale else "en")
+    kept = current_app.extensions.setdefault("member_form_unit_choices", {})
+    now, written = time.monotonic(), _units_written[0]
+    found = kept.get(key)
+    if found is None or found[0] != written or found[1] <= now:
+        units = db.session.execute(
+            scoped_units(current_user, permission, levels=["block", "zone"])).scalars().all()
+        found = (written, now + CHOICES_SECONDS,
+                 choices([(u.id, str(u)) for u in units if u.level == "block"]),
+                 choices([("", "—"), *((u.id, str(u)) for u in units if u.level == "zone")]))
+        if len(kept) >= _CHOICES_KEPT:
+            kept.clear()
+        kept[key] = found
+    return list(found[2]), list(found[3])
+
+
+def _units_changed(*_args) -> None:
+    _units_written[0] += 1
+
+
+def _flushed(session, _context) -> None:
+    if any(isinstance(obj, Unit) for obj in (*session.new, *session.dirty, *session.deleted)):
+        session.info["member_form_units_written"] = True
+        _units_changed()
+
+
+def _bulk(execution) -> None:
+    table = getattr(execution.statement, "table", None)
+    if table is not None and table.name == "unit" and not execution.is_select:
+        execution.session.info["member_form_units_written"] = True
+        _units_changed()
+
+
+def _ended(session, transaction) -> None:
+    if transaction.parent is None and session.info.pop("member_form_units_written", False):
+        _units_changed()  # committed or rolled back: what was read meanwhile is stale
+
+
+for _name, _hook in (("after_flush", _flushed), ("do_orm_execute", _bulk),
+                     ("after_transaction_end", _ended)):
+    if not event.contains(Session, _name, _hook):
+        event.listen(Session, _name, _hook)
 
 
 class MemberFormMixin:
@@ -87,9 +138,7 @@ class MemberFormMixin:
         return MemberForm
 
     def _with_choices(self, form, permission):
-        blocks, zones = _unit_choices(permission)
-        form.block_id.choices = choices(blocks)
-        form.zone_id.choices = choices([("", "—"), *zones])
+        form.block_id.choices, form.zone_id.choices = _unit_choices(permission)
         return form
 
     def create_form(self, obj=None):
