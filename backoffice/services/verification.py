@@ -18,7 +18,7 @@ from datetime import timedelta
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import case, select, update
+from sqlalchemy import and_, bindparam, case, literal, select, update
 
 from backoffice import audit, keys, ratelimits, sms
 from backoffice.audit import state as row_state
@@ -50,11 +50,22 @@ def _hash(verification: PhoneVerification, code: str) -> str:
     return keys.keyed_hash("otp-codes", message)
 
 
-def _pending(member: Member) -> PhoneVerification | None:
-    return db.session.scalar(
-        select(PhoneVerification)
-        .where(PhoneVerification.member_id == member.id, PhoneVerification.status == "pending")
-        .order_by(PhoneVerification.id.desc()).limit(1))
+# The phone's record (its wait for wrong codes) and the member's newest pending code,
+# in one statement built once: outer joins from a one-row base, so a phone without a
+# record or a member without a pending code still gives a row (None in its place).
+_ONE_ROW = select(literal(1).label("one")).subquery("one_row")
+_PHONE_AND_PENDING = (
+    select(PhoneRecord, PhoneVerification).select_from(_ONE_ROW)
+    .outerjoin(PhoneRecord, PhoneRecord.phone == bindparam("phone"))
+    .outerjoin(PhoneVerification, and_(PhoneVerification.member_id == bindparam("member_id"),
+                                       PhoneVerification.status == "pending"))
+    .order_by(PhoneVerification.id.desc()).limit(1))
+
+
+def _phone_and_pending(member: Member) -> tuple[PhoneRecord | None, PhoneVerification | None]:
+    record, verification = db.session.execute(
+        _PHONE_AND_PENDING, {"phone": member.mobile, "member_id": member.id}).one()
+    return record, verification
 
 
 def send_code(member: Member, *, actor=None, ip: str = "", locale: str = "hi",
@@ -115,9 +126,10 @@ def _claim(member: Member, *, actor, ip: str, locale: str, locked: bool) -> _Cla
     if member.status != "recorded":
         raise ServiceError(_l("This member's phone is already verified."))
     now = utcnow()
-    if waiting := _must_wait(member.mobile, now):
+    record, pending = _phone_and_pending(member)  # read under the member's lock
+    if waiting := _waiting(wait_of(record, now)):
         return waiting
-    verification = _open_verification(member, now)
+    verification = _open_verification(member, pending, now)
     if verification is not None and (refusal := resend_refusal(verification.sends,
                                                                verification.last_sent_at, now)):
         return refusal
@@ -161,9 +173,10 @@ def _lock(member: Member) -> None:
                        .execution_options(populate_existing=True)).one()
 
 
-def _open_verification(member: Member, now) -> PhoneVerification | None:
-    """The member's code still in play, or None; closes one that is not."""
-    verification = _pending(member)
+def _open_verification(member: Member, verification: PhoneVerification | None,
+                       now) -> PhoneVerification | None:
+    """The member's code still in play (of their pending one), or None; closes one that
+    is not."""
     if verification is None:
         return None
     if verification.phone != member.mobile:
@@ -266,11 +279,10 @@ def check_code(member: Member, code: str, *, actor=None,
         return Result(False, _l("Enter the 6-digit code, using the digits 0-9."))
     now = utcnow()
     # Read once: the wait it sets, and a phone with no record has no wait for a right
-    # code to lift.
-    record = phone_record(member.mobile)
+    # code to lift; with the pending code.
+    record, verification = _phone_and_pending(member)
     if waiting := _waiting(wait_of(record, now)):
         return waiting
-    verification = _pending(member)
     if verification is None or verification.phone != member.mobile:
         return Result(False, sms.REASONS["expired"])
     if verification.expires_at <= now:
