@@ -94,13 +94,7 @@ def main() -> None:
     app = create_app({"ENV": "development", "SQLALCHEMY_DATABASE_URI": args.database_url,
                       "INSTANCE_PATH": instance, "CHECK_ROLLS_SECONDS": 0})
     with app.app_context(), app.test_request_context():
-        admin = db.session.scalar(select(StaffUser).where(
-            StaffUser.email == "admin@demo.sadasya.in"))
-        state = db.session.scalar(select(Unit).where(Unit.level == "state"))
-        today = date.today()
-        roll = rolls.create(admin, state, today, "benchmark roll")
-        seconds, entries = timed(lambda: rolls.freeze(admin, roll.id))
-        print(f"freeze: {entries:,} entries in {seconds:.1f} s")
+        admin, roll, entries, today = frozen_state_roll()
         try:
             rolls.publish(admin, roll.id, today, today=today)
             rolls.finalise(admin, roll.id, today=today + timedelta(days=1))
@@ -195,7 +189,8 @@ def serve(url: str, redis_url: str, repeat: int) -> None:
             shutil.rmtree(instance)
 
 
-def prepare(app) -> int:
+def frozen_state_roll():
+    """The state admin and a state roll frozen today, with its entry count (printed)."""
     admin = db.session.scalar(select(StaffUser).where(
         StaffUser.email == "admin@demo.sadasya.in"))
     state = db.session.scalar(select(Unit).where(Unit.level == "state"))
@@ -203,6 +198,11 @@ def prepare(app) -> int:
     roll = rolls.create(admin, state, today, "benchmark roll")
     seconds, entries = timed(lambda: rolls.freeze(admin, roll.id))
     print(f"freeze: {entries:,} entries in {seconds:.1f} s")
+    return admin, roll, entries, today
+
+
+def prepare(app) -> int:
+    admin, roll, _entries, today = frozen_state_roll()
     rolls.publish(admin, roll.id, today, today=today)
     seconds, _ = timed(lambda: rolls.finalise(admin, roll.id, today=today + timedelta(days=1)))
     print(f"finalise, the roll's file made and stored with it: {seconds:.1f} s")
