@@ -12,8 +12,6 @@ per app until the file changes.
 
 from __future__ import annotations
 
-import os
-
 from flask import Flask, current_app, g, has_app_context, request, url_for
 from flask_babel import get_locale, get_translations
 from jinja2 import pass_eval_context
@@ -57,28 +55,19 @@ _KEPT = 256  # static URLs kept per app; past it, built every time (a bound, not
 
 
 def static_url(endpoint: str, filename: str, **values) -> str:
-    """``url_for(endpoint, filename=filename, **values)`` for a static file (its URL
-    carries the file's content hash), kept per app until the file on disk changes."""
-    key = (request.script_root, endpoint, filename, tuple(sorted(values.items())))
+    """``url_for(endpoint, filename=filename, **values)`` for a static file, kept per
+    app under the file's content hash (static_files.file_hash, which notices a changed
+    file): a changed file is a new key, so nothing kept needs invalidating."""
+    digest = static_files.file_hash(endpoint, filename)
+    if digest is None:  # not a static file: url_for decides what it is
+        return url_for(endpoint, filename=filename, **values)
+    key = (request.script_root, endpoint, filename, digest, tuple(sorted(values.items())))
     kept = current_app.extensions.setdefault("static_urls", {})
-    entry = kept.get(key)
-    if entry is not None:
-        path, stat, url = entry
-        try:
-            now = os.stat(path)
-        except OSError:
-            now = None
-        if now is not None and (now.st_mtime_ns, now.st_size) == stat:
-            return url
-    path = static_files.file_path(endpoint, filename)
-    try:
-        stat = os.stat(path) if path is not None else None
-    except OSError:
-        stat = None
-    # stat first: a file changed while its URL is built no longer matches what is kept
-    url = url_for(endpoint, filename=filename, **values)
-    if stat is not None and len(kept) < _KEPT:
-        kept[key] = (path, (stat.st_mtime_ns, stat.st_size), url)
+    url = kept.get(key)
+    if url is None:
+        url = url_for(endpoint, filename=filename, **values)  # adds v=<hash>
+        if len(kept) < _KEPT:
+            kept[key] = url
     return url
 
 
