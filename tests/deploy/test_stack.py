@@ -642,8 +642,13 @@ def restart_as_the_readme_does(s, release) -> None:
     Each unit starts from `current` again; the second app server is waited for too before
     the test goes on, and each process is checked to run from `release`'s folder."""
     began = time.monotonic()
+    visitor = s.browser("127.0.0.13")
     for web, port in zip(s.web, s.ports, strict=True):
         web.stop()
+        # While it is down, pages come from the other server, at once: the first server
+        # was refused a moment ago (nginx tried it) yet must not be held down when the
+        # second is stopped right after the first is ready again.
+        assert [visitor.get("/login").status_code for _ in range(3)] == [200] * 3, s.logs()
         web.start()
         wait_for(lambda p=port: ready(p).status_code == 200, 90,
                  f"app server {port} ready again", web.logs)
