@@ -7,9 +7,10 @@ waiting for a code" (/waiting/), so a code lost on a bad network is one tap away
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, request, url_for
+from flask import abort, current_app, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_admin.helpers import get_form_data
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -38,7 +39,8 @@ WAITING_SHOWN = 50
 
 class VerifyForm(AdminForm):
     step = HiddenField()
-    code = StringField(_l("Code the member reads out"), validators=[Length(max=12)],
+    code = StringField(_l("Code the member reads out"), validators=[Length(
+        max=12, message=_l("Enter the 6-digit code, using the digits 0-9."))],
                        render_kw={"inputmode": "numeric", "autocomplete": "one-time-code",
                                   "pattern": "[0-9 ]*"})
 
@@ -96,20 +98,20 @@ class VerifyMixin:
     @expose("/verify/", methods=["GET", "POST"])
     @allows_camera  # the photo is taken here: Permissions-Policy camera=(self)
     def verify(self):
-        if request.method == "POST":
-            sending = request.form.get("step") == "send"
-            member, code_sent = self._member_to_verify(lock=sending), None
-        else:
-            member, code_sent = self._member_to_show()
-        form = VerifyForm(request.form if request.method == "POST" else None)
-        if request.method == "POST" and form.validate():
+        if request.method == "POST":  # a step, then back to this page (PRG)
+            member = self._member_to_verify(lock=request.form.get("step") == "send")
             member_id = member.id  # the step commits: reading it afterwards reloads the row
-            self._verify_step(member, form)
+            form = VerifyForm(request.form)
+            if form.validate():
+                self._verify_step(member, form)
+            else:  # the reasons, in the user's language, on the page it goes back to
+                for errors in form.errors.values():
+                    for error in errors:
+                        flash(str(error), "error")
             return redirect(url_for(".verify", id=member_id))
-        if code_sent is None:  # a POST whose form did not validate
-            code_sent = member.status == "recorded" and _code_sent(member)
-        return self.render("admin/verify.html", member=member, form=form,
-                           photo_form=PhotoForm(), phone=mask_phone(member.mobile),
+        member, code_sent = self._member_to_show()
+        return self.render("admin/verify.html", member=member, fields=_blank_fields(),
+                           phone=mask_phone(member.mobile),
                            number=format_membership_no(member.id), code_sent=code_sent,
                            may_record=has_permission(current_user, MEMBER_CREATE))
 
@@ -162,20 +164,34 @@ class VerifyMixin:
             for member in members])
 
 
-def _code_sent(member) -> bool:
-    """A code that can still be typed in went to the member's current number."""
-    pending = db.session.scalar(
-        select(PhoneVerification.id)
-        .where(PhoneVerification.member_id == member.id,
-               PhoneVerification.status == "pending",
-               PhoneVerification.phone == member.mobile,
-               PhoneVerification.expires_at > utcnow())
-        .limit(1))
-    return pending is not None
+_FIELDS_KEPT = 64  # languages (and label texts) kept per app; a bound, not an LRU
+
+
+def _blank_fields() -> dict:
+    """The page's code and photo fields, drawn once per app and language: they are the
+    same for every member and user (nothing typed in; a refused code is flashed). Each
+    form's CSRF token is drawn every time by the template (csrf_token())."""
+    kept = current_app.extensions.setdefault("verify_fields", {})
+    key = str(get_locale())
+    drawn = kept.get(key)
+    if drawn is None:
+        form = VerifyForm(meta={"csrf": False})
+        photo = PhotoForm(meta={"csrf": False})
+        drawn = {
+            "code_label": form.code.label(),
+            "code": form.code(class_="form-control form-control-lg text-center", size=8,
+                              maxlength=12),
+            "photo_label": photo.photo.label(),
+            "photo": photo.photo(class_="form-control-file"),
+        }
+        if len(kept) < _FIELDS_KEPT:
+            kept[key] = drawn
+    return drawn
 
 
 def _code_sent_clause():
-    """_code_sent() as a column of the member's own query."""
+    """Whether a code that can still be typed in went to the member's current number, as
+    a column of the member's own query."""
     return (select(PhoneVerification.id)
             .where(PhoneVerification.member_id == Member.id,
                    PhoneVerification.status == "pending",

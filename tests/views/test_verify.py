@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from backoffice import sms, storage
 from backoffice.extensions import db
-from backoffice.models import Member
+from backoffice.models import Member, PhoneVerification
 from backoffice.services import photos
 from tests import factories
 from tests.views.test_member_forms import FORM
@@ -160,3 +160,40 @@ def test_a_sent_code_shows_as_sent_and_offers_a_resend(app, browser, staff, unit
     b.post(url, {"step": "send"}, token_from=url)
     page = b.get(url).get_data(as_text=True)
     assert "✓ Code sent" in page and "Send the code again" in page
+
+
+def test_a_code_too_long_is_refused_in_hindi_without_using_an_attempt(app, browser, staff,
+                                                                      units):
+    with app.test_request_context():
+        member = factories.member(units["BLK-BILHA"], recorded_by_id=staff["enroller"].id)
+    b = browser(staff["enroller"], lang="hi")
+    url = f"/admin/members/verify/?id={member.id}"
+    b.post(url, {"step": "send"}, token_from=url)
+    with app.app_context():
+        code = sms.gateway().last_code_for(member.mobile)
+    for typed in ("1234567890123", "९" * 40, code * 3, "x" * 5000):
+        answer = b.post(url, {"step": "check", "code": typed}, token_from=url)
+        assert answer.status_code == 302 and answer.headers["Location"].endswith(url)
+        page = b.get(url).get_data(as_text=True)
+        assert "6 अंकों का कोड दर्ज करें (केवल 0-9 अंक)।" in page, typed[:20]
+        assert "सदस्य द्वारा पढ़कर बताया गया कोड" in page  # the field, drawn in Hindi
+    pending = db.session.scalar(select(PhoneVerification).where(
+        PhoneVerification.member_id == member.id, PhoneVerification.status == "pending"))
+    assert pending.checks == 0  # none of them counted as a try
+    b.post(url, {"step": "check", "code": code}, token_from=url)  # the right code still works
+    db.session.refresh(member)
+    assert member.status == "phone_verified"
+
+
+def test_the_code_field_is_drawn_in_each_users_language(app, browser, staff, units):
+    with app.test_request_context():
+        member = factories.member(units["BLK-BILHA"], recorded_by_id=staff["enroller"].id)
+    url = f"/admin/members/verify/?id={member.id}"
+    for lang, label, photo in (("en", "Code the member reads out", "Member's photo"),
+                               ("hi", "सदस्य द्वारा पढ़कर बताया गया कोड", "सदस्य की फ़ोटो"),
+                               ("en", "Code the member reads out", "Member's photo")):
+        page = browser(staff["enroller"], lang=lang).get(url).get_data(as_text=True)
+        assert label in page and photo in page, lang
+        steps = page[page.index("verify-step"):page.index("next-member")]
+        assert steps.count('name="csrf_token"') == 3  # send, check and photo each post one
+        assert 'inputmode="numeric"' in page and 'capture="environment"' in page
