@@ -78,6 +78,14 @@ UNREADABLE_XLSX = _l("This .xlsx file cannot be opened: it is damaged or not an 
 ONE_COLUMN = _l("Only one column was found. Put each field (name, father's name, mobile...) "
                 "in its own column, separated by commas, and save as \"CSV UTF-8\" or .xlsx.")
 PARSE_ROWS = 1000  # rows read at upload to prove a workbook opens (the check reads the rest)
+# The batch page offers every heading in a list for each of the 13 fields: a first row of
+# 100,000 cells made a page of 31 MB and 5 s, and a heading past 10,000 characters
+# cannot be sent back as a choice (backoffice/inputs.py). A paper form has 13 fields.
+MAX_COLUMNS = 100
+HEADING_MAX_CHARS = 200
+TOO_MANY_COLUMNS = _l("The first row should hold the column headings: at most %(n)s columns, "
+                      "each heading at most %(chars)s characters. Correct the file and upload "
+                      "it again.", n=MAX_COLUMNS, chars=HEADING_MAX_CHARS)
 
 
 def _decode(data: bytes) -> str:
@@ -177,6 +185,8 @@ def inspect(data: bytes, suffix: str) -> list[str]:
     if len(found) < 2:
         raise ValidationError(ONE_COLUMN if found else _l("The file has no headings in its "
                                                           "first row."), field="file")
+    if len(found) > MAX_COLUMNS or any(len(h) > HEADING_MAX_CHARS for h in found):
+        raise ValidationError(TOO_MANY_COLUMNS, field="file")
     limit = PARSE_ROWS if suffix == ".xlsx" else MAX_ROWS
     for count, _line in enumerate(lines, start=1):
         if count > limit:

@@ -13,6 +13,7 @@ from datetime import date, datetime
 
 from flask import abort, flash, g, redirect, request, url_for
 from flask_admin import AdminIndexView, BaseView
+from flask_admin.actions import action
 from flask_admin.babel import gettext as admin_gettext
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.model import typefmt
@@ -75,6 +76,8 @@ def save_through(write):
 #: the largest keys PostgreSQL's integer and bigint columns hold; a larger number
 #: in a query is an error there ("out of range"), not a row not found
 INT_MAX, BIGINT_MAX = 2**31 - 1, 2**63 - 1
+#: the most rows one list action ("with selected") takes
+MAX_ACTION_ROWS = 500
 
 
 def parse_id(value, maximum: int = INT_MAX) -> int | None:
@@ -434,9 +437,21 @@ class ScopedModelView(SecureMixin, ModelView):
 
     def handle_action(self, return_view=None):
         """Every action gets ids that parse_id takes: a list with anything else in it
-        (rowid=abc, 1e3, a 20-digit number) is answered 404 before any handler runs."""
-        ids_or_404(request.form.getlist("rowid"))
+        (rowid=abc, 1e3, a 20-digit number) is answered 404 before any handler runs.
+        A list page shows page_size rows; more than MAX_ACTION_ROWS selected is refused
+        with a message (on PostgreSQL a list of 65,536 ids is more parameters than one
+        statement may carry)."""
+        if len(ids_or_404(request.form.getlist("rowid"))) > MAX_ACTION_ROWS:
+            flash(_("Select at most %(n)s rows at a time.", n=MAX_ACTION_ROWS), "error")
+            return redirect(self.get_url(".index_view"))
         return super().handle_action(return_view)
+
+    @action(*ModelView.action_delete._action)  # the same action, name and labels
+    def action_delete(self, ids):
+        """Flask-Admin's delete filters ``id IN (ids)`` with the ids as posted, strings:
+        SQLAlchemy 2.1 types such a list from its values (VARCHAR), and PostgreSQL
+        refuses ``integer = character varying`` (a 500). The same ids as numbers."""
+        return super().action_delete(tuple(ids_or_404(ids)))
 
     def get_one(self, id):
         """The row only if it is in scope; a bad or foreign id looks missing."""
