@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 from flask import Blueprint, Flask, current_app, has_request_context, redirect, request, session
-from flask_babel import format_decimal, get_locale
+from flask_babel import format_decimal, get_locale, get_translations
 from flask_login import current_user
 
 from backoffice.auth.scoping import user_row
@@ -86,8 +86,32 @@ def short_date(value: date | datetime | str | None) -> str:
     return value.strftime("%d/%m/%Y")
 
 
+class FormMessages:
+    """WTForms' own messages ("This field is required.", "Not a valid choice.") in the
+    page's language. Flask-WTF looks them up in the catalogs WTForms ships, which have no
+    Hindi, so they read in English on Hindi pages (/join included); it keeps what it loaded
+    on ``request.wtforms_translations``. This object, put there first, reads them from the
+    app's catalogs instead (settings.py: BABEL_DOMAIN "messages;wtforms", so
+    translations/hi/LC_MESSAGES/wtforms.po) when a message is made. One instance serves
+    every request: it keeps nothing."""
+
+    def ugettext(self, string: str) -> str:
+        return get_translations().ugettext(string)
+
+    def ungettext(self, singular: str, plural: str, n: int) -> str:
+        return get_translations().ungettext(singular, plural, n)
+
+
+FORM_MESSAGES = FormMessages()
+
+
+def _form_messages() -> None:
+    request.wtforms_translations = FORM_MESSAGES
+
+
 def init_app(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale)
+    app.before_request(_form_messages)
     app.register_blueprint(bp)
     app.jinja_env.globals.update(current_language=current_language)
     app.jinja_env.filters.update(indian_number=indian_number, short_date=short_date,

@@ -50,7 +50,11 @@ def _derive(app: Flask) -> None:
     for name in ("AUDIT_TRUSTED_KEYS", "CARD_TRUSTED_KEYS"):
         keys = config.get(name) or ()
         config[name] = tuple(keys.replace(",", " ").split() if isinstance(keys, str) else keys)
-    config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(Path(app.root_path) / "translations"))
+    # Flask-Babel reads each translation folder with the domain at the same place in
+    # BABEL_DOMAIN: named once, the folder was read for "messages" only, and WTForms'
+    # Hindi catalog (wtforms.po) never at all.
+    folder = str(Path(app.root_path) / "translations")
+    config.setdefault("BABEL_TRANSLATION_DIRECTORIES", f"{folder};{folder}")
     config["BABEL_DOMAIN"] = "messages;wtforms"
 
 
