@@ -61,6 +61,9 @@ class _ScopedLoader(QueryAjaxModelLoader):
     it keeps nothing of one. A posted id outside the scope is no choice at all."""
 
     LIMIT = 20
+    #: the deepest a list scrolled 20 at a time may go: Flask-Admin passes ?offset= as
+    #: any int, and one past PostgreSQL's bigint (or SQLite's 64 bits) was a 500
+    MAX_OFFSET = 10_000
 
     def scoped(self):
         raise NotImplementedError
@@ -74,7 +77,7 @@ class _ScopedLoader(QueryAjaxModelLoader):
             self.model.id == key).one_or_none()
 
     def get_list(self, term, offset=0, limit=LIMIT):
-        return super().get_list(term or "", max(offset or 0, 0),
+        return super().get_list(term or "", min(max(offset or 0, 0), self.MAX_OFFSET),
                                 min(max(limit or self.LIMIT, 1), self.LIMIT))
 
 
