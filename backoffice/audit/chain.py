@@ -49,11 +49,6 @@ BATCH = 1000  # pending events chained per transaction
 DEFER_ON_POSTGRESQL = True
 IDLE_SECONDS = 30.0  # a background appender with nothing asked of it ends after this
 EXIT_WAIT_SECONDS = 5.0  # at exit, how long the process waits for its appender
-# Woken by a commit, the background appender waits this long before its round, so the
-# commits of the next few requests of the process share it (one round, one WAL flush,
-# one turn on the head row for all of them). Nothing reads the chain sooner: the pages
-# that read it chain what waits first (capture.settle_now).
-LINGER_SECONDS = 0.05
 
 logger = logging.getLogger(__name__)
 
@@ -310,9 +305,7 @@ def _background(appender: _Appender, engine_ref: weakref.ref) -> None:
                     appender.turn.notify_all()
                     return
                 appender.turn.wait(left)
-        time.sleep(LINGER_SECONDS)  # outside the lock: commits meanwhile still ask
-        with appender.turn:
-            target = appender.asked  # every commit asked so far: this round drains for it
+            target = appender.asked
         engine = engine_ref()
         if engine is not None:
             try:

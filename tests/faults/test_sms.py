@@ -282,7 +282,4 @@ def test_no_transaction_or_row_lock_is_held_while_the_provider_answers(scratch, 
     finally:
         blocking.release.set()
         with app.app_context():
-            # the POST's events too (its round runs a moment after its commit): a round
-            # left running would open a connection of the disposed engine
-            chain.caught_up(db.engine, timeout=60)
             db.engine.dispose()
