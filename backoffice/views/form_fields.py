@@ -19,15 +19,17 @@ arguments. Its CSRF token is not kept: hidden fields are drawn every time.
 
 from __future__ import annotations
 
-from flask import Flask, current_app
+from flask import Flask
 from flask_babel import get_locale
 from markupsafe import Markup
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired
 
+from backoffice.views.page_parts import kept_per_app
+
 _REQUIRED = (DataRequired, InputRequired)
 _BLANK = (None, False, "")  # the values of a field nothing was given for
-_KEPT = 256  # blank forms kept per app; past it, drawn every time (a bound, not an LRU)
+_KEPT = 256  # blank forms kept per app
 
 
 def form_fields(form, form_opts=None) -> Markup:
@@ -36,14 +38,10 @@ def form_fields(form, form_opts=None) -> Markup:
         raise ValueError("form_fields draws plain forms; use lib.render_form_fields for rules")
     widget_args = form_opts.widget_args if form_opts is not None else {}
     fields = [field for field in form if getattr(field.widget, "input_type", None) != "hidden"]
-    key = _blank_key(form, fields, widget_args)
-    kept = current_app.extensions.setdefault("blank_forms", {})
-    drawn = kept.get(key) if key is not None else None
-    if drawn is None:
-        drawn = Markup("\n").join(_field(field, widget_args.get(field.short_name) or {})
-                                  for field in fields)
-        if key is not None and len(kept) < _KEPT:
-            kept[key] = drawn
+    drawn = kept_per_app("blank_forms", _blank_key(form, fields, widget_args),
+                         lambda: Markup("\n").join(
+                             _field(field, widget_args.get(field.short_name) or {})
+                             for field in fields), _KEPT)
     return Markup("\n").join((form.hidden_tag(), drawn))
 
 

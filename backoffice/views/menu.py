@@ -11,11 +11,12 @@ as before). Nothing of the user is in the HTML.
 
 from __future__ import annotations
 
-from flask import Flask, current_app, request
+from flask import Flask, request
 
 from backoffice.i18n import current_language
+from backoffice.views.page_parts import kept_per_app
 
-_KEPT = 512  # menus kept per app; past it, drawn every time (a bound, not an LRU)
+_KEPT = 512  # menus kept per app
 
 
 def menu_html(admin_view, draw):
@@ -27,13 +28,7 @@ def menu_html(admin_view, draw):
         else:
             entries.append(bool(item.is_accessible() and item.is_visible()))
     key = (current_language(), admin_view.endpoint, request.script_root, tuple(entries))
-    kept = current_app.extensions.setdefault("admin_menus", {})
-    html = kept.get(key)
-    if html is None:
-        html = draw()  # a macro of an autoescaped template: Markup
-        if len(kept) < _KEPT:
-            kept[key] = html
-    return html
+    return kept_per_app("admin_menus", key, draw, _KEPT)  # draw: a macro, so Markup
 
 
 def init_app(app: Flask) -> None:

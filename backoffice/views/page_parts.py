@@ -51,7 +51,23 @@ def template_ngettext(eval_ctx, singular, plural, num, /, **variables):
     return text % variables
 
 
-_KEPT = 256  # static URLs kept per app; past it, built every time (a bound, not an LRU)
+def kept_per_app(name: str, key, draw, bound: int):
+    """What ``draw()`` makes for ``key``, kept per app in ``extensions[name]`` for the
+    app's life: for what depends on nothing but the key (a page part drawn the same for
+    every user). At most ``bound`` keys; past it, drawn every time (a bound, not an LRU).
+    A key of None is never kept."""
+    if key is None:
+        return draw()
+    kept = current_app.extensions.setdefault(name, {})
+    found = kept.get(key)
+    if found is None:
+        found = draw()
+        if len(kept) < bound:
+            kept[key] = found
+    return found
+
+
+_KEPT = 256  # static URLs kept per app
 
 
 def static_url(endpoint: str, filename: str, **values) -> str:
@@ -62,13 +78,8 @@ def static_url(endpoint: str, filename: str, **values) -> str:
     if digest is None:  # not a static file: url_for decides what it is
         return url_for(endpoint, filename=filename, **values)
     key = (request.script_root, endpoint, filename, digest, tuple(sorted(values.items())))
-    kept = current_app.extensions.setdefault("static_urls", {})
-    url = kept.get(key)
-    if url is None:
-        url = url_for(endpoint, filename=filename, **values)  # adds v=<hash>
-        if len(kept) < _KEPT:
-            kept[key] = url
-    return url
+    return kept_per_app("static_urls", key,  # url_for adds v=<hash>
+                        lambda: url_for(endpoint, filename=filename, **values), _KEPT)
 
 
 class StaticFiles:

@@ -7,7 +7,7 @@ waiting for a code" (/waiting/), so a code lost on a bad network is one tap away
 
 from __future__ import annotations
 
-from flask import abort, current_app, flash, redirect, request, url_for
+from flask import abort, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_admin.helpers import get_form_data
 from flask_babel import get_locale
@@ -32,6 +32,7 @@ from backoffice.services.membership_numbers import format_membership_no
 from backoffice.services.privacy import mask_phone
 from backoffice.uploads import accepts_file
 from backoffice.views.base import AdminForm, parse_id
+from backoffice.views.page_parts import kept_per_app
 
 #: how many of one's own members waiting for a code the list shows, newest first
 WAITING_SHOWN = 50
@@ -164,29 +165,26 @@ class VerifyMixin:
             for member in members])
 
 
-_FIELDS_KEPT = 64  # languages (and label texts) kept per app; a bound, not an LRU
+_FIELDS_KEPT = 64  # languages kept per app
 
 
 def _blank_fields() -> dict:
     """The page's code and photo fields, drawn once per app and language: they are the
     same for every member and user (nothing typed in; a refused code is flashed). Each
     form's CSRF token is drawn every time by the template (csrf_token())."""
-    kept = current_app.extensions.setdefault("verify_fields", {})
-    key = str(get_locale())
-    drawn = kept.get(key)
-    if drawn is None:
-        form = VerifyForm(meta={"csrf": False})
-        photo = PhotoForm(meta={"csrf": False})
-        drawn = {
-            "code_label": form.code.label(),
-            "code": form.code(class_="form-control form-control-lg text-center", size=8,
-                              maxlength=12),
-            "photo_label": photo.photo.label(),
-            "photo": photo.photo(class_="form-control-file"),
-        }
-        if len(kept) < _FIELDS_KEPT:
-            kept[key] = drawn
-    return drawn
+    return kept_per_app("verify_fields", str(get_locale()), _draw_fields, _FIELDS_KEPT)
+
+
+def _draw_fields() -> dict:
+    form = VerifyForm(meta={"csrf": False})
+    photo = PhotoForm(meta={"csrf": False})
+    return {
+        "code_label": form.code.label(),
+        "code": form.code(class_="form-control form-control-lg text-center", size=8,
+                          maxlength=12),
+        "photo_label": photo.photo.label(),
+        "photo": photo.photo(class_="form-control-file"),
+    }
 
 
 def _code_sent_clause():
