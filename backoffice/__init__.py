@@ -18,6 +18,7 @@ from backoffice import (
     cli,
     database,
     errors,
+    flashes,
     health,
     i18n,
     inputs,
@@ -61,6 +62,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     ratelimits.init_app(app)  # first: sets the Redis time-outs Flask-Limiter uses too
     limiter.init_app(app)
     i18n.init_app(app)
+    flashes.init_app(app)
     static_files.init_app(app)
     sms.init_app(app)
     auth.init_app(app)
