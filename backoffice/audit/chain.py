@@ -30,7 +30,7 @@ import threading
 import time
 import weakref
 
-from sqlalchemy import bindparam, delete, insert, select, text, update
+from sqlalchemy import bindparam, delete, event, insert, select, text, update
 from sqlalchemy.engine import Connection, Engine
 
 from backoffice.audit.events import canonical
@@ -49,6 +49,12 @@ BATCH = 1000  # pending events chained per transaction
 DEFER_ON_POSTGRESQL = True
 IDLE_SECONDS = 30.0  # a background appender with nothing asked of it ends after this
 EXIT_WAIT_SECONDS = 5.0  # at exit, how long the process waits for its appender
+# Woken by a commit, the background appender waits this long before its round, so the
+# commits of the next few requests of the process share it (one round, one WAL flush,
+# one turn on the head row for all of them). Nobody waiting is kept waiting by it: a
+# caller of caught_up, an engine being disposed and the process's exit cut it short,
+# and the pages that read the chain chain what waits themselves (capture.settle_now).
+LINGER_SECONDS = 0.05
 
 logger = logging.getLogger(__name__)
 
@@ -179,6 +185,7 @@ class _Appender:
         self.begun = 0  # rounds begun
         self.covered = 0  # the last round that read the pending events to the end
         self.asked = 0  # commits that left their events to the background thread
+        self.hurry = False  # someone waits for the background thread: no lingering
         self.answered = 0  # ... of which a finished background drain covered this many
         self.thread: threading.Thread | None = None
         self.rounds = self.chained = 0  # rounds that chained something, and how much
@@ -199,6 +206,8 @@ class _Appender:
         deadline = time.monotonic() + timeout
         with self.turn:
             target = self.asked
+            self.hurry = True
+            self.turn.notify_all()
             while self.answered < target and self.thread is not None:
                 left = deadline - time.monotonic()
                 if left <= 0:
@@ -276,7 +285,21 @@ def _appender(engine: Engine) -> _Appender:
         # and the parent's condition may have been held when it forked.
         if found is None or found.pid != os.getpid():
             found = _APPENDERS[engine] = _Appender()
+            if not event.contains(engine, "engine_disposed", _disposed):
+                event.listen(engine, "engine_disposed", _disposed)
         return found
+
+
+def _disposed(engine: Engine) -> None:
+    """After ``engine.dispose()`` (a test's end, a command's, a fork): let this process's
+    background appender finish what it was asked, then close the connection its round
+    gave back to the engine's new pool. A round that began after the dispose would
+    otherwise leave that connection open in a pool nobody disposes."""
+    found = _APPENDERS.get(engine)
+    if found is None or found.pid != os.getpid() or found.thread is None:
+        return
+    found.caught_up(EXIT_WAIT_SECONDS)
+    engine.pool.dispose()
 
 
 def warn_unchained(error: Exception) -> None:
@@ -305,7 +328,12 @@ def _background(appender: _Appender, engine_ref: weakref.ref) -> None:
                     appender.turn.notify_all()
                     return
                 appender.turn.wait(left)
-            target = appender.asked
+            # commits meanwhile still ask (and wake us: keep waiting to the end)
+            lingering = time.monotonic() + LINGER_SECONDS
+            while not appender.hurry and (left := lingering - time.monotonic()) > 0:
+                appender.turn.wait(left)
+            appender.hurry = False
+            target = appender.asked  # every commit asked so far: this round drains for it
         engine = engine_ref()
         if engine is not None:
             try:
