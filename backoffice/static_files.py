@@ -40,11 +40,17 @@ compress = Compress()
 
 
 def _folders(app: Flask) -> dict[str, str]:
-    """The static endpoints and their folders: the app's and each blueprint's."""
+    """The static endpoints and their folders: the app's and each blueprint's (some
+    twenty, Flask-Admin's views included), found once per app and set of blueprints:
+    a page asks for ten static URLs."""
+    kept = app.extensions.get("static_folders")
+    if kept is not None and kept[0] == len(app.blueprints):
+        return kept[1]
     folders = {"static": app.static_folder} if app.static_folder else {}
     for name, blueprint in app.blueprints.items():
         if blueprint.has_static_folder:
             folders[f"{name}.static"] = blueprint.static_folder
+    app.extensions["static_folders"] = (len(app.blueprints), folders)
     return folders
 
 

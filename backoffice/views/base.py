@@ -171,20 +171,26 @@ _CHECKBOX_CLOSE = '" /></td>'
 _CELL_CLOSE = "</td>"
 
 
+_SIGNED_IN = object()  # the key, in flask.g's decisions, of what every permission needs first
+
+
 class SecureMixin:
     """Logged-in staff holding ``permission`` somewhere; others are refused."""
 
     permission: str = DASHBOARD_VIEW
 
     def is_accessible(self) -> bool:
-        """Decided once per request and view (kept in flask.g, never on the shared view):
-        Flask-Admin asks again for every entry of the menu on every page."""
+        """Decided once per request and permission (kept in flask.g, never on the shared
+        view): Flask-Admin asks again for every entry of the menu on every page, and
+        many entries ask for the same permission."""
         decided = g.setdefault("_accessible", {})
-        if self.endpoint not in decided:
-            decided[self.endpoint] = bool(current_user.is_authenticated
-                                          and second_factor.satisfied(current_user)
-                                          and has_permission(current_user, self.permission))
-        return decided[self.endpoint]
+        if self.permission not in decided:
+            if _SIGNED_IN not in decided:  # a user, past the second step if they need it
+                decided[_SIGNED_IN] = bool(current_user.is_authenticated
+                                           and second_factor.satisfied(current_user))
+            decided[self.permission] = decided[_SIGNED_IN] and has_permission(
+                current_user, self.permission)
+        return decided[self.permission]
 
     def inaccessible_callback(self, name, **kwargs):
         here = request.full_path.rstrip("?")
