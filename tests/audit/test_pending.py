@@ -303,3 +303,29 @@ def test_a_failed_background_round_leaves_events_waiting_for_the_workers_mainten
         assert db.session.scalar(ours) == 0
         assert verify_chain(db.session).ok
         db.session.rollback()
+
+
+@pytest.mark.postgres_only
+@pytest.mark.skipif(not POSTGRES_URL, reason="the background appender is PostgreSQL's")
+def test_disposing_the_engine_right_after_a_request_waits_for_its_round_and_leaves_no_connection(
+        make_app):
+    """The appender lingers after a commit (LINGER_SECONDS). An engine disposed in that
+    moment (a test's end, a command's, a fork) gets its events chained first, and the
+    round's connection is closed, not left in the new pool."""
+    app = make_app(WTF_CSRF_ENABLED=False)
+    _recording_route(app)
+    marker = 800_000 + int.from_bytes(os.urandom(2), "big")
+    with app.test_client() as browser:
+        assert browser.post(f"/test-record/{marker}").status_code == 200
+    with app.app_context():
+        engine = db.engine
+        engine.dispose()  # at once: the round has not run yet
+        assert engine.pool.checkedin() == 0 and engine.pool.checkedout() == 0
+        with engine.connect() as connection:  # a fresh connection, to look
+            chained = connection.execute(
+                select(func.count()).select_from(AuditEvent).where(
+                    AuditEvent.action == "test.background",
+                    AuditEvent.details == json.dumps({"n": marker}, separators=(",", ":")))
+            ).scalar()
+        assert chained == 1
+        engine.dispose()
