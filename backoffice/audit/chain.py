@@ -30,7 +30,8 @@ import threading
 import time
 import weakref
 
-from sqlalchemy import bindparam, delete, event, insert, select, text, update
+from sqlalchemy import bindparam, delete, insert, select, text, update
+from sqlalchemy import event as sqla_event
 from sqlalchemy.engine import Connection, Engine
 
 from backoffice.audit.events import canonical
@@ -285,8 +286,8 @@ def _appender(engine: Engine) -> _Appender:
         # and the parent's condition may have been held when it forked.
         if found is None or found.pid != os.getpid():
             found = _APPENDERS[engine] = _Appender()
-            if not event.contains(engine, "engine_disposed", _disposed):
-                event.listen(engine, "engine_disposed", _disposed)
+            if not sqla_event.contains(engine, "engine_disposed", _disposed):
+                sqla_event.listen(engine, "engine_disposed", _disposed)
         return found
 
 
