@@ -13,8 +13,9 @@ from backoffice.services import audit_reports as reports
 from backoffice.services import referrals
 from backoffice.services.membership_numbers import format_membership_no
 from backoffice.services.privacy import mask_phone
-from backoffice.views.base import SecureView, id_or_404
+from backoffice.views.base import SecureView
 from backoffice.views.formatting import status_label, unit_name
+from backoffice.views.ids import id_or_404
 
 
 def ist_bucket(text: str | None) -> str:

@@ -29,7 +29,7 @@ from backoffice.extensions import db, limiter
 from backoffice.models import Member
 from backoffice.security import allows_camera
 from backoffice.services import cards, photos, roll_check
-from backoffice.views.base import id_or_404
+from backoffice.views.ids import id_or_404
 
 bp = Blueprint("cards", __name__)
 STATIC = Path(__file__).resolve().parent.parent / "static" / "check"

@@ -29,7 +29,8 @@ from backoffice.extensions import db
 from backoffice.models import Member, utcnow
 from backoffice.services import workflow
 from backoffice.services.errors import ServiceError
-from backoffice.views.base import AdminForm, id_or_404, ids_or_404
+from backoffice.views.base import AdminForm
+from backoffice.views.ids import id_or_404, ids_or_404
 
 ACTION_LABELS = {
     "verify_phone": _l("Mark phone verified"),

@@ -16,7 +16,8 @@ from backoffice.auth.scoping import has_permission
 from backoffice.extensions import db
 from backoffice.services import erasure, workflow
 from backoffice.services.errors import NotFound, ServiceError
-from backoffice.views.base import AdminForm, parse_id
+from backoffice.views.base import AdminForm
+from backoffice.views.ids import parse_id
 
 
 class ErasureForm(AdminForm):

@@ -25,7 +25,8 @@ from backoffice.services import import_files, imports
 from backoffice.services.errors import ServiceError
 from backoffice.services.import_files import FIELD_LABELS
 from backoffice.uploads import accepts_file
-from backoffice.views.base import AdminForm, SecureView, choices, form_id, id_or_404
+from backoffice.views.base import AdminForm, SecureView, choices
+from backoffice.views.ids import form_id, id_or_404
 
 #: a batch's status as its pages show it (the codes stay in the data and the JSON)
 STATUS_LABELS = {"uploaded": _l("Uploaded"), "checking": _l("Being checked"),

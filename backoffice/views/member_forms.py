@@ -27,7 +27,8 @@ from backoffice.extensions import db
 from backoffice.models import Unit
 from backoffice.services import members as member_service
 from backoffice.services.errors import ServiceError, ValidationError
-from backoffice.views.base import AdminForm, choices, optional_form_id
+from backoffice.views.base import AdminForm, choices
+from backoffice.views.ids import optional_form_id
 
 
 def relation_field() -> SelectField:

@@ -24,8 +24,9 @@ from backoffice.models import RoleAssignment, StaffUser, Unit
 from backoffice.services import staff as staff_service
 from backoffice.services.errors import ServiceError
 from backoffice.services.privacy import mask_phone
-from backoffice.views.base import AdminForm, ScopedModelView, choices, parse_id, save_through
+from backoffice.views.base import AdminForm, ScopedModelView, choices, save_through
 from backoffice.views.formatting import level_label, unit_column, unit_name
+from backoffice.views.ids import parse_id
 
 
 def _scoped_staff():

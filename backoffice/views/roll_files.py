@@ -28,7 +28,7 @@ from backoffice.jobs import queue
 from backoffice.jobs import rolls as roll_jobs
 from backoffice.models import Job
 from backoffice.services import roll_exports
-from backoffice.views.base import parse_id
+from backoffice.views.ids import parse_id
 
 INLINE_WAIT_SECONDS = 60
 

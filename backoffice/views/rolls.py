@@ -27,11 +27,10 @@ from backoffice.views.base import (
     ScopedModelView,
     SecureView,
     choices,
-    form_id,
-    id_or_404,
     save_through,
 )
 from backoffice.views.formatting import date_column, label_column, unit_column
+from backoffice.views.ids import form_id, id_or_404
 from backoffice.views.roll_files import RollFilesMixin
 
 

@@ -15,7 +15,8 @@ from backoffice.extensions import db
 from backoffice.models import Unit
 from backoffice.services import targets
 from backoffice.services.errors import ServiceError
-from backoffice.views.base import SecureView, id_or_404
+from backoffice.views.base import SecureView
+from backoffice.views.ids import id_or_404
 
 
 class TargetView(SecureView):

@@ -31,7 +31,8 @@ from backoffice.services.errors import ServiceError
 from backoffice.services.membership_numbers import format_membership_no
 from backoffice.services.privacy import mask_phone
 from backoffice.uploads import accepts_file
-from backoffice.views.base import AdminForm, parse_id
+from backoffice.views.base import AdminForm
+from backoffice.views.ids import parse_id
 from backoffice.views.page_parts import kept_per_app
 
 #: how many of one's own members waiting for a code the list shows, newest first
